@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every test of the collection, in order of cost. Each stage runs even when an
+# earlier one failed, so one run shows every failure; the exit code is
+# non-zero when any stage failed. Called by `make test` after set-up.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+bin=$repo/.venv/bin
+coll=$repo/.cache/collections/ansible_collections/spark_control/audio
+cd "$repo"
+
+failed=()
+stage() {
+    local name=$1; shift
+    printf '\n==== %s ====\n' "$name"
+    local start=$SECONDS
+    if "$@"; then
+        printf -- '---- %s: ok (%ss)\n' "$name" $((SECONDS - start))
+    else
+        printf -- '---- %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
+        failed+=("$name")
+    fi
+}
+
+pytest_in_collection() { (cd "$coll" && "$bin/python" -m pytest -q -p no:cacheprovider "$@"); }
+
+stage "inventory.example parses" "$bin/ansible-inventory" -i inventory.example --list --yaml
+stage "unit tests" pytest_in_collection tests/unit
+stage "collection build" "$bin/ansible-galaxy" collection build --force --output-path "$repo/.cache/dist" "$repo"
+stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
+stage "ansible-test sanity" bash scripts/sanity.sh
+stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/bench/playbooks/up.yml
+stage "integration tests (real containers)" pytest_in_collection tests/integration
+stage "molecule scenarios" bash -c "cd extensions && '$bin/molecule' test --all"
+
+if [ ${#failed[@]} -gt 0 ]; then
+    printf '\nFAILED stages: %s\n' "${failed[*]}"
+    exit 1
+fi
+printf '\nAll stages passed.\n'
