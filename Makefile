@@ -81,7 +81,7 @@ sanity: venv
 	bash scripts/sanity.sh
 
 molecule: setup
-	cd extensions && $(BIN)/molecule test --all
+	$(BIN)/molecule test --all
 
 build: venv
 	mkdir -p $(CACHE)/dist

@@ -30,7 +30,7 @@ stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh
 stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/bench/playbooks/up.yml
 stage "integration tests (real containers)" pytest_in_collection tests/integration
-stage "molecule scenarios" bash -c "cd extensions && '$bin/molecule' test --all"
+stage "molecule scenarios" "$bin/molecule" test --all
 
 if [ ${#failed[@]} -gt 0 ]; then
     printf '\nFAILED stages: %s\n' "${failed[*]}"
