@@ -97,7 +97,11 @@ def wheelhouse(name: str, requirements: Path, python: str) -> Path:
     log(f"{name}: collecting wheels into {target}")
     cmd = [python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(target),
            "--requirement", str(requirements)]
-    subprocess.run(cmd, check=True)
+    # pip's own warnings about the host's index configuration are noise here;
+    # show its output only when it fails.
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{name}: pip wheel failed:\n{done.stdout}{done.stderr}")
     return target
 
 

