@@ -1,0 +1,135 @@
+"""Upload validation and decoding: bytes in, 16 kHz mono float32 out.
+
+Everything here runs before a request reaches the decode queue, so bad input
+costs no model time and never reaches the model. Each refusal is an
+AudioError carrying the HTTP status and a message naming what was wrong.
+"""
+from __future__ import annotations
+
+import io
+from math import gcd
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+RATE = 16000
+MIN_RATE, MAX_RATE = 4000, 384000
+ACCEPTED = "WAV, FLAC, OGG (Vorbis/Opus), MP3 or AIFF"
+
+
+class AudioError(Exception):
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass
+class Audio:
+    samples: np.ndarray      # float32, 16 kHz mono, in [-1, 1]
+    source_rate: int
+    source_channels: int
+    container: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / RATE
+
+
+# Containers we recognise but cannot decode: say so instead of "not audio".
+_UNSUPPORTED = {
+    "mp4/m4a/aac": lambda d: d[4:8] == b"ftyp",
+    "webm/matroska": lambda d: d[:4] == b"\x1aE\xdf\xa3",
+    "amr": lambda d: d[:5] == b"#!AMR",
+    "wma/asf": lambda d: d[:4] == b"\x30\x26\xb2\x75",
+    "raw aac (adts)": lambda d: len(d) > 1 and d[0] == 0xFF and (d[1] & 0xF6) == 0xF0,
+}
+_SUPPORTED = {
+    "wav": lambda d: d[:4] in (b"RIFF", b"RF64") and d[8:12] == b"WAVE",
+    "flac": lambda d: d[:4] == b"fLaC",
+    "ogg": lambda d: d[:4] == b"OggS",
+    "aiff": lambda d: d[:4] == b"FORM" and d[8:12] in (b"AIFF", b"AIFC"),
+    "mp3": lambda d: d[:3] == b"ID3" or (len(d) > 1 and d[0] == 0xFF and (d[1] & 0xE0) == 0xE0),
+}
+
+
+def sniff(data: bytes) -> str:
+    """Name of the container in ``data``, or raise AudioError (415 / 400)."""
+    for name, test in _SUPPORTED.items():
+        if test(data):
+            return name
+    for name, test in _UNSUPPORTED.items():
+        if test(data):
+            raise AudioError(415, f"unsupported audio format ({name}): send {ACCEPTED}", "unsupported_format")
+    raise AudioError(400, f"the uploaded file is not audio (unknown header {data[:8]!r}): send {ACCEPTED}",
+                     "not_audio")
+
+
+def _check_wav_complete(data: bytes) -> None:
+    """A RIFF data chunk shorter than its header says is a truncated upload."""
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if chunk == b"data":
+            if size != 0xFFFFFFFF and pos + 8 + size > len(data):   # 0xFFFFFFFF: streamed WAV, size unknown
+                raise AudioError(400, f"truncated WAV: the data chunk declares {size} bytes but only "
+                                 f"{len(data) - pos - 8} are present; upload the complete file", "truncated")
+            return
+        pos += 8 + size + (size & 1)
+    raise AudioError(400, "truncated WAV: no data chunk found; upload the complete file", "truncated")
+
+
+def decode(data: bytes, max_seconds: float) -> Audio:
+    """Validate and decode an upload; resample to 16 kHz mono."""
+    if not data:
+        raise AudioError(400, "the uploaded file is empty", "empty_file")
+    container = sniff(data)
+    if container == "wav" and data[:4] == b"RIFF":
+        _check_wav_complete(data)
+    try:
+        info = sf.info(io.BytesIO(data))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(400, f"cannot read this {container} file ({getattr(exc, 'error_string', exc)}); it may "
+                         f"be truncated or corrupt", "corrupt_audio") from None
+    if info.samplerate <= 0 or info.channels <= 0:
+        raise AudioError(400, f"the {container} file declares no sample rate or channels", "corrupt_audio")
+    if not MIN_RATE <= info.samplerate <= MAX_RATE:
+        raise AudioError(400, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz", "bad_sample_rate")
+    if info.frames > 0 and info.duration > max_seconds:
+        raise AudioError(413, f"audio is {info.duration:.0f} s long; the limit is {max_seconds:g} s "
+                         f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(400, f"cannot decode this {container} file ({getattr(exc, 'error_string', exc)}); it "
+                         f"may be truncated or corrupt", "corrupt_audio") from None
+    if samples.shape[0] == 0:
+        raise AudioError(400, f"the {container} file holds no audio samples", "empty_audio")
+    if samples.shape[0] / rate > max_seconds:
+        raise AudioError(413, f"audio is {samples.shape[0] / rate:.0f} s long; the limit is {max_seconds:g} s "
+                         f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
+    if not np.isfinite(samples).all():
+        raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
+    mono = _resample(samples.mean(axis=1), rate)
+    mono = np.clip(mono, -1.0, 1.0).astype(np.float32)
+    return Audio(samples=mono, source_rate=int(rate), source_channels=int(samples.shape[1]), container=container)
+
+
+def _resample(mono: np.ndarray, rate: int) -> np.ndarray:
+    if rate == RATE:
+        return mono
+    up, down = RATE // gcd(RATE, rate), rate // gcd(RATE, rate)
+    if max(up, down) <= 1000:
+        return resample_poly(mono, up, down)
+    # Odd rates (e.g. 44101 Hz) would need a huge polyphase filter: interpolate.
+    times = np.arange(int(len(mono) * RATE / rate)) * (rate / RATE)
+    return np.interp(times, np.arange(len(mono)), mono)
+
+
+def to_wav_bytes(samples: np.ndarray) -> bytes:
+    """16-bit PCM WAV of 16 kHz mono float samples (for engines that want a file)."""
+    buf = io.BytesIO()
+    sf.write(buf, samples, RATE, format="WAV", subtype="PCM_16")
+    return buf.getvalue()

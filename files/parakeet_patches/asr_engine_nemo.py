@@ -1,0 +1,103 @@
+"""The ``nemo`` engine (production, default in the NGC image).
+
+Parakeet TDT through NeMo's ASR model API and Sortformer through its
+diarization model API. CUDA-graph decoding is set explicitly from
+ASR_CUDA_GRAPHS (default off) whatever is installed: with cuda-python present
+NeMo would otherwise turn it on, and on GB10 the graph path crashes real
+decodes with "CUDA error: an illegal memory access was encountered".
+
+NeMo calls used (checked against NVIDIA/NeMo main, 2025):
+* ``ASRModel.from_pretrained(model_name=..., map_location=...)`` or
+  ``ASRModel.restore_from(restore_path=..., map_location=...)`` for a .nemo file;
+* ``model.cfg.decoding`` + ``omegaconf.open_dict`` + ``model.change_decoding_strategy(cfg)``
+  (rnnt_models.py), with ``cfg.greedy.use_cuda_graph_decoder`` read by RNNTDecoding
+  for greedy_batch TDT (rnnt_decoding.py), and ``model.disable_cuda_graphs()`` (asr_model.py);
+* ``model.transcribe(audio=[np.ndarray], batch_size=1, timestamps=True, verbose=False)`` -> list of
+  Hypothesis with ``.text`` and ``.timestamp['word'|'segment']`` lists of dicts carrying ``start``
+  and ``end`` seconds (timestamp_utils.process_timestamp_outputs);
+* ``SortformerEncLabelModel.diarize(audio=[wav path], batch_size=1, num_workers=0, verbose=False)``
+  -> one list per file of ``"<start> <end> speaker_<k>"`` strings
+  (speaker_utils.generate_diarization_output_lines); it takes file paths, not arrays.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+
+import numpy as np
+
+from asr_audio import to_wav_bytes
+from asr_settings import Settings
+from asr_types import Diarization, Segment, Transcript, Word
+from diarizer import parse_sortformer
+
+
+def _restore(cls, source: str, device):
+    """A .nemo file (or any existing path) is restored; anything else is a pretrained name."""
+    if source.endswith(".nemo") or os.path.exists(source):
+        return cls.restore_from(restore_path=source, map_location=device)
+    return cls.from_pretrained(model_name=source, map_location=device)
+
+
+class NemoEngine:
+    name = "nemo"
+    bench_faults = False
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._asr = None
+        self._diar = None
+        self.cuda_graphs = settings.cuda_graphs
+
+    def load(self) -> None:
+        import torch
+        from nemo.collections.asr.models import ASRModel, SortformerEncLabelModel
+
+        device = torch.device(self.settings.device if torch.cuda.is_available() else "cpu")
+        self._asr = _restore(ASRModel, self.settings.nemo_asr_model, device)
+        self._asr.eval()
+        self._set_cuda_graphs(self.settings.cuda_graphs)
+        self._diar = _restore(SortformerEncLabelModel, self.settings.nemo_diar_model, device)
+        self._diar.eval()
+
+    def _set_cuda_graphs(self, enabled: bool) -> None:
+        from omegaconf import open_dict
+
+        cfg = copy.deepcopy(self._asr.cfg.decoding)
+        with open_dict(cfg):
+            cfg.greedy.use_cuda_graph_decoder = enabled
+        self._asr.change_decoding_strategy(cfg)
+        if not enabled and hasattr(self._asr, "disable_cuda_graphs"):
+            self._asr.disable_cuda_graphs()    # belt and braces: the decoder may have captured graphs already
+        self.cuda_graphs = enabled
+
+    def transcribe(self, samples: np.ndarray, words: bool = False) -> Transcript:
+        out = self._asr.transcribe(audio=[samples], batch_size=1, timestamps=True, verbose=False)
+        if isinstance(out, tuple):               # older NeMo: (best hypotheses, all hypotheses)
+            out = out[0]
+        hyp = out[0]
+        if isinstance(hyp, str):                 # models without hypotheses: text only
+            return Transcript(text=hyp.strip(), segments=[Segment(0.0, len(samples) / 16000, hyp.strip())]
+                              if hyp.strip() else [])
+        text = (hyp.text or "").strip()
+        stamps = getattr(hyp, "timestamp", None) or {}
+        word_list = [Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in stamps.get("word", [])]
+        segments = [Segment(float(s["start"]), float(s["end"]), str(s["segment"])) for s in stamps.get("segment", [])]
+        if text and not segments:
+            segments = [Segment(0.0, len(samples) / 16000, text)]
+        return Transcript(text=text, segments=segments, words=word_list)
+
+    def diarize(self, samples: np.ndarray) -> Diarization:
+        with tempfile.NamedTemporaryFile(suffix=".wav", prefix="diar-") as wav:
+            wav.write(to_wav_bytes(samples))
+            wav.flush()
+            result = self._diar.diarize(audio=[wav.name], batch_size=1, num_workers=0, verbose=False)
+        if isinstance(result, tuple):            # include_tensor_outputs=True: (lines, tensors)
+            result = result[0]
+        return Diarization(turns=parse_sortformer(result[0] if result else []))
+
+    @staticmethod
+    def is_fatal(exc: BaseException) -> bool:
+        # After an illegal memory access the CUDA context is unusable until a restart.
+        return "CUDA error" in str(exc)
