@@ -1,0 +1,136 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Originals of overwritten container files, kept on the host by image id.
+
+Private to this collection. ``docker rm`` wipes whatever was copied into a
+container, and a recreated container starts again from its image, so the
+originals are stored per image id under ``<root>/<image-id>/``:
+``index.json`` says for every recorded name whether it existed (and its
+mode, owner, checksum), ``files/<name>`` holds the bytes. A name is recorded
+once, before its first overwrite, and never replaced afterwards. Writes are
+atomic (temp file + rename) and serialised with a lock file, because several
+containers of the same image may be patched at the same time.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import Entry
+
+_IMAGE_ID = re.compile(r"^(sha256:)?[0-9a-f]{12,64}$")
+
+
+class BackupError(Exception):
+    """The backup store cannot be read or written; the message says why."""
+
+
+class BackupStore:
+    def __init__(self, root: str, image_id: str) -> None:
+        if not _IMAGE_ID.match(image_id or ""):
+            raise BackupError(f"unexpected image id {image_id!r}: cannot key the backup on it")
+        self.root = root
+        self.image_id = image_id
+        self.path = os.path.join(root, image_id.replace(":", "-"))
+
+    # -- reading --------------------------------------------------------
+    def index(self) -> dict[str, Any]:
+        try:
+            with open(os.path.join(self.path, "index.json"), encoding="utf-8") as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            return {"image_id": self.image_id, "files": {}}
+        except (OSError, ValueError) as exc:
+            raise BackupError(f"cannot read the backup index in {self.path}: {exc}") from None
+
+    def recorded(self) -> dict[str, dict[str, Any]]:
+        return self.index().get("files", {})
+
+    def original(self, name: str) -> Entry | None:
+        """The recorded original of ``name`` (None: it did not exist)."""
+        info = self.recorded().get(name)
+        if info is None:
+            raise BackupError(f"no original of {name} was recorded in {self.path}")
+        if not info["existed"]:
+            return None
+        data = b""
+        if info["kind"] == "file":
+            try:
+                with open(os.path.join(self.path, "files", name), "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                raise BackupError(f"cannot read the backup of {name} in {self.path}: {exc}") from None
+            if hashlib.sha256(data).hexdigest() != info["sha256"]:
+                raise BackupError(f"the backup of {name} in {self.path} is corrupted (checksum mismatch)")
+        return Entry(name, info["kind"], info["mode"], info["uid"], info["gid"], data, info.get("linkname", ""))
+
+    # -- writing --------------------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            os.makedirs(self.path, mode=0o700, exist_ok=True)
+            handle = open(os.path.join(self.path, ".lock"), "a")
+        except OSError as exc:
+            raise BackupError(
+                f"cannot create the backup folder {self.path}: {exc.strerror or exc}; set backup_dir "
+                "to a folder this user may write"
+            ) from None
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _write(self, relative: str, data: bytes) -> None:
+        target = os.path.join(self.path, relative)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+
+    def record(self, current: dict[str, Entry | None], container: str) -> list[str]:
+        """Keep the current state of every name not recorded yet; return those names."""
+        with self._locked():
+            index = self.index()
+            files = index.setdefault("files", {})
+            added = []
+            try:
+                for name, entry in sorted(current.items()):
+                    if name in files:
+                        continue
+                    if entry is None:
+                        files[name] = {"existed": False}
+                    else:
+                        if entry.kind == "other":
+                            raise BackupError(f"{name} in {container} is not a file or symlink: refusing to replace it")
+                        if entry.kind == "file":
+                            self._write(os.path.join("files", name), entry.data)
+                        files[name] = {"existed": True, "kind": entry.kind, "mode": entry.mode, "uid": entry.uid,
+                                       "gid": entry.gid, "size": len(entry.data), "sha256": entry.sha256,
+                                       "linkname": entry.linkname}
+                    files[name]["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                    files[name]["container"] = container
+                    added.append(name)
+                if added:
+                    index["image_id"] = self.image_id
+                    self._write("index.json", (json.dumps(index, indent=2, sort_keys=True) + "\n").encode())
+            except OSError as exc:
+                raise BackupError(f"cannot write the backup in {self.path}: {exc.strerror or exc}") from None
+            return added

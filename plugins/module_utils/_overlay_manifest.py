@@ -1,0 +1,56 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The manifest speech_patch writes next to the overlay (``.spark_overlay.json``).
+
+Private to this collection. It records the overlay version, the sha256 of
+every overlay file and when it was applied, so later runs (and people) can
+tell the overlay is present and whether a file drifted since.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+TOOL = "spark_control.audio.speech_patch"
+
+
+def build(version: str, files: dict[str, str], image_id: str, applied_at: str | None = None) -> dict[str, Any]:
+    return {
+        "version": version,
+        "files": dict(sorted(files.items())),
+        "applied_at": applied_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "image_id": image_id,
+        "tool": TOOL,
+    }
+
+
+def encode(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+
+
+def parse(data: bytes | None) -> dict[str, Any] | None:
+    """The manifest, or None when it is missing or unreadable (treated as absent)."""
+    if not data:
+        return None
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        return None
+    return manifest
+
+
+def same_overlay(current: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """True when ``current`` records the same version and file checksums."""
+    return (current is not None and current.get("version") == wanted["version"]
+            and current.get("files") == wanted["files"])
+
+
+def drift(manifest: dict[str, Any] | None, actual: dict[str, str | None]) -> list[str]:
+    """Files whose content no longer matches what the manifest recorded."""
+    if manifest is None:
+        return []
+    return sorted(name for name, digest in manifest["files"].items() if actual.get(name) != digest)

@@ -1,0 +1,470 @@
+#!/usr/bin/python
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: speech_patch
+short_description: Keep a file overlay applied in a running container, durably and safely
+version_added: 0.1.0
+description:
+  - Copies an overlay (a flat set of files, such as the patched C(main.py) and C(diarizer.py) of the
+    C(parakeet-asr) speech server) into a running container, only when a byte differs, restarts the
+    container once, waits until it is ready and can check it with one real-speech transcription.
+  - "Idempotent by content: one Docker API request reads the destination folder as a tar stream; sizes,
+    kinds and modes are compared first, bytes only when those agree. All changed files go back in one
+    archive upload whose headers carry owner, group and mode. Nothing is restarted when no byte changed;
+    a change of mode or owner alone is written but does not restart."
+  - "Durable: before the first overwrite of a file, the container's original is kept on the managed host
+    under O(backup_dir), keyed by the container's image id (so it outlives C(docker rm)).
+    O(state=absent) puts the originals back."
+  - "Self-verifying: after a change and restart, the module waits for O(ready_url) and, with O(verify),
+    transcribes real speech. If either fails, the files the container held before the run are written
+    back, the container is restarted again and the task fails with the tail of the container log. The
+    service is never left running a broken overlay."
+  - A manifest C(.spark_overlay.json) in O(dest) records the overlay version, the sha256 of every overlay
+    file and when it was applied; the module reports files that drifted from it (RV(drift)).
+  - The overlay source is read on the controller by the action plugin of the same name and sent to the
+    managed host inside the module arguments (like M(ansible.builtin.copy)); with O(remote_src=true) it is
+    read on the managed host instead.
+  - The module runs on the host of the Docker engine (for example the DGX Spark audio host) and talks to
+    the engine through the Docker SDK for Python; it needs no C(docker) CLI.
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the container and reports what would change, the backup it would record, and nothing else.
+  diff_mode:
+    support: full
+    details:
+      - Unified diffs for text files; binary files (such as C(warmup.wav)) and files larger than
+        C(MAX_FILE_SIZE_FOR_DIFF) are flagged and summarised by size and sha256.
+  idempotent:
+    support: full
+extends_documentation_fragment:
+  - spark_control.audio.attributes
+  - spark_control.audio.docker
+options:
+  container:
+    description:
+      - Name or id of the running container to patch.
+    type: str
+    required: true
+    aliases:
+      - name
+  state:
+    description:
+      - V(present) applies the overlay.
+      - V(absent) puts back the originals recorded under O(backup_dir) for the container's image (and
+        removes files the overlay added, and the manifest).
+    type: str
+    choices:
+      - present
+      - absent
+    default: present
+  src:
+    description:
+      - A flat folder holding the overlay files, such as C(files/parakeet_patches).
+      - Read on the controller (searched like M(ansible.builtin.copy) searches C(src), in the role's and the
+        playbook's C(files/)), or on the managed host with O(remote_src=true).
+      - Entries matching O(exclude) are skipped; any other sub-folder is an error.
+      - One of O(src) and O(files) is required with O(state=present).
+    type: path
+  files:
+    description:
+      - The overlay as a list of files instead of a folder. Each item is a path, or a dictionary with
+        C(src) (the path), C(name) (the file name in O(dest), default the base name of C(src)).
+    type: list
+    elements: raw
+  remote_src:
+    description:
+      - Read O(src), O(files) and O(verify.audio) on the managed host rather than on the controller.
+    type: bool
+    default: false
+  exclude:
+    description:
+      - Shell patterns of names in O(src) to leave out.
+    type: list
+    elements: str
+    default: ['__pycache__', '*.pyc', '.*']
+  dest:
+    description:
+      - Folder inside the container that receives the overlay files. It must exist.
+    type: str
+    default: /app
+  allowed_dests:
+    description:
+      - Folders O(dest) may be (or be under), after normalising C(..). Anything else is refused, so a
+        mistyped or malicious O(dest) cannot write elsewhere in the container.
+    type: list
+    elements: str
+    default: ['/app']
+  owner_id:
+    description:
+      - Numeric owner of the overlay files. Default is the existing file's owner, or the owner of O(dest)
+        for new files.
+    type: int
+  group_id:
+    description:
+      - Numeric group of the overlay files. Default as for O(owner_id).
+    type: int
+  mode:
+    description:
+      - Permissions of the overlay files as an octal string such as V('0644') (or an integer).
+      - Default is the existing file's mode, or the source file's mode for new files.
+    type: raw
+  version:
+    description:
+      - Version recorded in the manifest. Default is a digest of the file names and contents.
+    type: str
+  restart:
+    description:
+      - Restart the container once after a content change, then wait for readiness and run O(verify).
+      - With V(false) the files are written but the running server keeps the old code until it restarts.
+    type: bool
+    default: true
+  stop_timeout:
+    description:
+      - Seconds the container gets to stop before it is killed during the restart.
+    type: int
+    default: 10
+  ready_url:
+    description:
+      - URL (as seen from the managed host) that answers HTTP 200 once the service is ready, such as
+        C(http://127.0.0.1:8010/health/ready). Polled after a restart until O(ready_timeout).
+      - Without it, the module only checks that the container keeps running for a few seconds.
+      - With O(state=absent) give an endpoint the original server has (the stock server has no
+        C(/health/ready)).
+    type: str
+  ready_timeout:
+    description:
+      - Seconds to wait for O(ready_url) after a restart. Loading speech models can take minutes.
+    type: int
+    default: 300
+  verify:
+    description:
+      - Check the service with one real-speech transcription after a restart (and, with O(verify.when=always),
+        on every run). Failing the check after a change rolls the change back.
+      - Use real speech; tones or silence skip the decoder paths where the failures live.
+    type: dict
+    suboptions:
+      url:
+        description:
+          - OpenAI-style transcription endpoint, such as C(http://127.0.0.1:8010/v1/audio/transcriptions).
+        type: str
+        required: true
+      audio:
+        description:
+          - WAV file of real speech (16 kHz mono 16-bit PCM works everywhere). Read on the controller unless
+            O(remote_src=true).
+        type: path
+        required: true
+      text:
+        description:
+          - What is said in O(verify.audio).
+        type: str
+        required: true
+      max_wer:
+        description:
+          - Highest word error rate (after lower-casing and dropping punctuation) that passes.
+        type: float
+        default: 0.25
+      timeout:
+        description:
+          - Seconds the transcription may take, including waiting out HTTP 503 answers of a busy service.
+        type: int
+        default: 120
+      model:
+        description:
+          - Model name to send with the request.
+        type: str
+      when:
+        description:
+          - V(changed) checks only after a restart; V(always) also checks when nothing changed (a failure
+            then fails the task without rolling anything back).
+        type: str
+        choices:
+          - changed
+          - always
+        default: changed
+  backup_dir:
+    description:
+      - Folder on the managed host that keeps the originals, one sub-folder per image id.
+    type: path
+    default: /var/lib/spark_control/overlay-backups
+  log_lines:
+    description:
+      - How many lines of the container log to include when a change fails.
+    type: int
+    default: 40
+notes:
+  - Send audio to one GPU host strictly one request at a time; the module makes at most one transcription
+    request per run.
+  - RV(status) is V(applied) or V(restored) in check mode too, meaning "would be".
+seealso:
+  - module: community.docker.docker_container_copy_into
+    description: Copies one file per call; speech_patch handles a whole overlay in one read and one write.
+author:
+  - Spark Control team
+"""
+
+EXAMPLES = r"""
+- name: Apply the parakeet overlay, restart once, verify with real speech
+  spark_control.audio.speech_patch:
+    container: parakeet-asr
+    src: parakeet_patches/
+    dest: /app
+    ready_url: http://127.0.0.1:8010/health/ready
+    ready_timeout: 600
+    verify:
+      url: http://127.0.0.1:8010/v1/audio/transcriptions
+      audio: audio/single_speaker.wav
+      text: "{{ lookup('ansible.builtin.file', 'audio/single_speaker.txt') }}"
+      max_wer: 0.25
+
+- name: Preview what would change, with diffs
+  spark_control.audio.speech_patch:
+    container: parakeet-asr
+    src: parakeet_patches/
+  check_mode: true
+  diff: true
+
+- name: Apply two files given one by one, with a fixed mode and version
+  spark_control.audio.speech_patch:
+    container: parakeet-asr
+    files:
+      - /srv/patches/main.py
+      - src: /srv/patches/diarizer_v2.py
+        name: diarizer.py
+    mode: "0644"
+    version: "2025.06-1"
+
+- name: Put the image's original files back
+  spark_control.audio.speech_patch:
+    container: parakeet-asr
+    state: absent
+    ready_url: http://127.0.0.1:8010/health
+"""
+
+RETURN = r"""
+status:
+  description:
+    - V(applied) (files written), V(current) (nothing to do), V(restored) (originals put back),
+      V(absent) (nothing to restore), or V(rolled_back) (the change failed and was undone; the task fails).
+  type: str
+  returned: always
+  sample: applied
+changed_files:
+  description: Names of the files written or removed (mode or owner changes included).
+  type: list
+  elements: str
+  returned: success
+  sample: [main.py, diarizer.py]
+files:
+  description: Every overlay file with what happened to it (V(create), V(update), V(metadata), V(remove), V(unchanged)).
+  type: list
+  elements: dict
+  returned: success
+  sample: [{name: main.py, action: update, sha256: 3b1f..., size: 14211}]
+restarted:
+  description: Whether the container was restarted (at most once, plus once more for a rollback).
+  type: bool
+  returned: always
+ready:
+  description: Outcome of the readiness wait after the restart (V(ready), V(url), V(status), V(seconds), V(detail)).
+  type: dict
+  returned: when the container was restarted or O(verify.when=always)
+verification:
+  description: The real-speech check (V(url), V(text), V(wer), V(max_wer), V(passed), V(seconds)).
+  type: dict
+  returned: when O(verify) ran
+  sample: {text: "The quick brown fox.", wer: 0.0, max_wer: 0.25, passed: true, seconds: 1.4}
+backup:
+  description: Where the originals of the container's image are kept, and the names recorded by this run.
+  type: dict
+  returned: always
+  sample: {path: /var/lib/spark_control/overlay-backups/sha256-0d0a7339..., recorded: [main.py, diarizer.py]}
+manifest:
+  description: The manifest now in the container (or that would be, in check mode); null after O(state=absent).
+  type: dict
+  returned: success
+  sample: {version: content-1c2d3e4f5a6b, files: {main.py: 3b1f...}, applied_at: "2025-06-01T10:00:00Z"}
+manifest_before:
+  description: The manifest the container held before the run, or null.
+  type: dict
+  returned: success
+drift:
+  description: Files whose content no longer matched the manifest found in the container (changed by hand).
+  type: list
+  elements: str
+  returned: success
+version:
+  description: The overlay version (the manifest's).
+  type: str
+  returned: success
+image_id:
+  description: Image id of the container, the key of its backup.
+  type: str
+  returned: always
+container_id:
+  description: Id of the container.
+  type: str
+  returned: always
+rolled_back:
+  description: True when the change failed and the previous files were put back.
+  type: bool
+  returned: on failure after a change
+rollback_ready:
+  description: Readiness of the service after the rollback.
+  type: dict
+  returned: on rollback
+log_tail:
+  description: The last O(log_lines) lines of the container log of the failed start.
+  type: str
+  returned: on failure after a change
+notes:
+  description: Things worth knowing that did not stop the run (also issued as warnings).
+  type: list
+  elements: str
+  returned: success
+"""
+
+import base64
+import posixpath
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.spark_control.audio.plugins.module_utils._backup_store import BackupError
+from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import ArchiveError
+from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import (
+    DOCKER_ARGUMENT_SPEC, DockerAccessError, connect)
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay_apply import (
+    OverlayFailure, Settings, Verify, run)
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay_source import (
+    OverlaySourceError, from_wire, load_dir, load_list)
+from ansible_collections.spark_control.audio.plugins.module_utils._readiness import ServiceCheckError
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "container": {"type": "str", "required": True, "aliases": ["name"]},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "src": {"type": "path"},
+    "files": {"type": "list", "elements": "raw"},
+    "remote_src": {"type": "bool", "default": False},
+    "exclude": {"type": "list", "elements": "str", "default": ["__pycache__", "*.pyc", ".*"]},
+    "dest": {"type": "str", "default": "/app"},
+    "allowed_dests": {"type": "list", "elements": "str", "default": ["/app"]},
+    "owner_id": {"type": "int"},
+    "group_id": {"type": "int"},
+    "mode": {"type": "raw"},
+    "version": {"type": "str"},
+    "restart": {"type": "bool", "default": True},
+    "stop_timeout": {"type": "int", "default": 10},
+    "ready_url": {"type": "str"},
+    "ready_timeout": {"type": "int", "default": 300},
+    "verify": {
+        "type": "dict",
+        "options": {
+            "url": {"type": "str", "required": True},
+            "audio": {"type": "path", "required": True},
+            "text": {"type": "str", "required": True},
+            "max_wer": {"type": "float", "default": 0.25},
+            "timeout": {"type": "int", "default": 120},
+            "model": {"type": "str"},
+            "when": {"type": "str", "choices": ["changed", "always"], "default": "changed"},
+        },
+    },
+    "backup_dir": {"type": "path", "default": "/var/lib/spark_control/overlay-backups"},
+    "log_lines": {"type": "int", "default": 40},
+    # Set by the action plugin: the controller's files, their bytes base64-encoded.
+    "_overlay": {"type": "list", "elements": "dict"},
+    "_verify_audio": {"type": "str"},
+    "_max_diff_size": {"type": "int", "default": 104448},
+    **DOCKER_ARGUMENT_SPEC,
+}
+
+
+def _dest(params: dict[str, Any]) -> str:
+    raw = params["dest"]
+    if not raw.startswith("/"):
+        raise OverlaySourceError(f"dest {raw!r} must be an absolute path inside the container")
+    dest = posixpath.normpath(raw)
+    roots = [posixpath.normpath(r) for r in params["allowed_dests"]]
+    if not any(dest == r or dest.startswith(r.rstrip("/") + "/") for r in roots):
+        raise OverlaySourceError(
+            f"dest {dest} (given as {raw}) is outside the allowed folders {roots}: refused (path traversal); "
+            "add the folder to allowed_dests if it is really meant")
+    return dest
+
+
+def _mode(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        mode = value if isinstance(value, int) else int(str(value), 8)
+    except ValueError:
+        raise OverlaySourceError(f"mode {value!r} is not an octal number such as '0644'") from None
+    if not 0 <= mode <= 0o7777:
+        raise OverlaySourceError(f"mode {value!r} is out of range (0000-7777)")
+    return mode
+
+
+def _verify(params: dict[str, Any]) -> Verify | None:
+    spec = params["verify"]
+    if not spec:
+        return None
+    if params["_verify_audio"] is not None:
+        audio = base64.b64decode(params["_verify_audio"])
+    else:
+        try:
+            with open(spec["audio"], "rb") as handle:
+                audio = handle.read()
+        except OSError as exc:
+            raise OverlaySourceError(f"cannot read verify.audio {spec['audio']}: {exc.strerror or exc}") from None
+    if not audio:
+        raise OverlaySourceError(f"verify.audio {spec['audio']} is empty: give a WAV of real speech")
+    return Verify(spec["url"], audio, spec["text"], spec["max_wer"], spec["timeout"], spec["model"], spec["when"])
+
+
+def settings_from(params: dict[str, Any], check_mode: bool, diff_mode: bool) -> Settings:
+    files = []
+    if params["state"] == "present":
+        if params["_overlay"] is not None:
+            files = from_wire(params["_overlay"])
+        elif params["src"]:
+            files = load_dir(params["src"], params["exclude"])
+        else:
+            files = load_list(params["files"])
+    return Settings(
+        container=params["container"], dest=_dest(params), state=params["state"], files=files,
+        version=params["version"], owner_id=params["owner_id"], group_id=params["group_id"],
+        mode=_mode(params["mode"]), restart=params["restart"], stop_timeout=params["stop_timeout"],
+        ready_url=params["ready_url"], ready_timeout=params["ready_timeout"], verify=_verify(params),
+        backup_dir=params["backup_dir"], log_lines=params["log_lines"], check_mode=check_mode,
+        diff_mode=diff_mode, max_diff_size=params["_max_diff_size"],
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=[("src", "files")],
+        required_if=[("state", "present", ("src", "files"), True)],
+        supports_check_mode=True,
+    )
+    try:
+        settings = settings_from(module.params, module.check_mode, module._diff)
+        client = connect(module.params)
+        result = run(client, settings)
+    except OverlayFailure as exc:
+        module.fail_json(msg=str(exc), **exc.result)
+    except (OverlaySourceError, DockerAccessError, ArchiveError, BackupError, ServiceCheckError) as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    for note in result.get("notes", []):
+        module.warn(note)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
