@@ -1,0 +1,148 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One HTTP session for a health run: 503 retries that honour Retry-After.
+
+Private to this collection. ``HttpClient.request`` returns a ``Reply`` for
+any HTTP status and raises ``HttpFailure`` (with ``kind`` timeout,
+connection or tls, and a message that says what to check) when no answer
+came. A 503 is retried with exponential backoff, waiting at least what the
+server's ``Retry-After`` asks, bounded both in tries and in total seconds;
+when the budget is spent the last 503 is returned with ``exhausted`` set.
+Every request sent is logged with its own latency (``HttpClient.log``), so
+callers can tell time spent on the wire from their own overhead.
+"""
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+try:
+    import requests
+
+    HAS_REQUESTS = True
+except ImportError:
+    requests = None
+    HAS_REQUESTS = False
+
+USER_AGENT = "spark_control.audio.audio_health"
+RETRY_STATUSES = (503,)
+CONNECT_TIMEOUT = 10.0
+MAX_SINGLE_WAIT = 30.0
+
+
+class HttpFailure(Exception):
+    """No HTTP answer: ``kind`` is timeout, connection or tls."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    seconds: float  # from the first try to the last answer, waits included
+    attempts: int = 1
+    retried_after: list[float] = field(default_factory=list)
+    exhausted: bool = False
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.content.decode("utf-8"))
+
+    def error_text(self, limit: int = 300) -> str:
+        """The server's error message (OpenAI-style JSON or plain text)."""
+        try:
+            body = self.json()
+            if isinstance(body, dict):
+                err = body.get("error", body.get("detail", body))
+                if isinstance(err, dict):
+                    err = err.get("message", err)
+                return str(err)[:limit]
+        except (ValueError, UnicodeDecodeError):
+            pass
+        return self.content[:limit].decode("utf-8", "replace")
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds asked for by a Retry-After header (delta seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class HttpClient:
+    def __init__(self, *, token: str | None = None, validate_certs: bool = True, ca_path: str | None = None,
+                 timeout: float = 120.0, retries: int = 5, retry_max_time: float = 60.0, backoff: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 session: Any = None) -> None:
+        self.session = session if session is not None else requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.session.verify = (ca_path or True) if validate_certs else False
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_max_time = retry_max_time
+        self.backoff = backoff
+        self.sleep = sleep
+        self.clock = clock
+        self.log: list[dict[str, Any]] = []
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _send(self, method: str, url: str, **kwargs: Any):
+        start = self.clock()
+        try:
+            answer = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, self.timeout), **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise HttpFailure("tls", f"TLS verification failed for {url} ({exc.__class__.__name__}): give ca_path, "
+                                     "or set validate_certs=false for a self-signed test host") from None
+        except requests.exceptions.Timeout:
+            raise HttpFailure("timeout", f"{method} {url} got no answer within {self.timeout:g} s") from None
+        except requests.exceptions.ConnectionError as exc:
+            reason = str(exc.__context__ or exc).split("] ")[-1][:160]
+            raise HttpFailure("connection", f"cannot connect to {url}: {reason}; is the service "
+                                            "(or its container) running?") from None
+        except requests.exceptions.RequestException as exc:
+            raise HttpFailure("connection", f"{method} {url} failed: {exc}") from None
+        finally:
+            self.log.append({"method": method, "url": url, "seconds": self.clock() - start})
+        return answer
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Reply:
+        first = self.clock()
+        waits: list[float] = []
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = self._send(method, url, **kwargs)
+            reply = Reply(answer.status_code, dict(answer.headers), answer.content, self.clock() - first,
+                          attempt, waits)
+            if answer.status_code not in RETRY_STATUSES:
+                return reply
+            asked = retry_after_seconds(answer.headers.get("Retry-After"))
+            wait = max(asked or 0.0, self.backoff * 2 ** (attempt - 1))
+            wait = min(wait, MAX_SINGLE_WAIT)
+            spent = self.clock() - first
+            if attempt > self.retries or spent + wait > self.retry_max_time:
+                reply.exhausted = True
+                return reply
+            waits.append(round(wait, 3))
+            self.sleep(wait)
