@@ -1,0 +1,43 @@
+"""A stand-in engine for the app tests: deterministic, no models."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from asr_types import Diarization, Segment, Transcript, Turn, Word
+
+
+class FakeEngine:
+    name = "cpu"
+    bench_faults = True
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail: BaseException | None = None
+        self.calls: list[str] = []
+
+    def load(self) -> None:
+        self.calls.append("load")
+
+    def transcribe(self, samples: np.ndarray, words: bool = False) -> Transcript:
+        self.calls.append("transcribe")
+        self.gate.wait(10)
+        if self.fail is not None:
+            raise self.fail
+        if float(np.sqrt(np.mean(samples ** 2))) < 1e-4:      # silence: no tokens
+            return Transcript("")
+        d = len(samples) / 16000
+        return Transcript("hello there general kenobi", [Segment(0, d, "hello there general kenobi")],
+                          [Word("hello", 0, d / 4), Word("there", d / 4, d / 2), Word("general", d / 2, 3 * d / 4),
+                           Word("kenobi", 3 * d / 4, d)])
+
+    def diarize(self, samples: np.ndarray) -> Diarization:
+        self.calls.append("diarize")
+        d = len(samples) / 16000
+        return Diarization([Turn(7, 0, d / 2), Turn(2, d / 2, d)])
+
+    @staticmethod
+    def is_fatal(exc: BaseException) -> bool:
+        return "CUDA error" in str(exc)

@@ -1,0 +1,188 @@
+"""The HTTP surface of the overlay, in-process with a fake engine."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+import asr_settings
+import main
+from conftest import wav_bytes
+from fakes import FakeEngine
+
+
+def _wait_ready(client, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.get("/health/ready").status_code == 200:
+            return
+        time.sleep(0.01)
+    raise AssertionError(client.get("/health/ready").json())
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {"ASR_ENGINE": "cpu", "SPARK_BENCH_FAULTS": str(tmp_path / "faults.json"), "ASR_QUEUE_DEPTH": "1",
+            "ASR_MAX_UPLOAD_MB": "0.5", "ASR_MAX_AUDIO_SECONDS": "5", "STT_MODEL_ID": "parakeet-tdt-0.6b-v2"}
+
+
+@pytest.fixture
+def engine():
+    return FakeEngine()
+
+
+@pytest.fixture
+def client(env, engine):
+    app = main.create_app(asr_settings.load(env), engine)
+    with TestClient(app) as c:
+        _wait_ready(c)
+        yield c
+
+
+@pytest.fixture
+def speech(tone):
+    return wav_bytes(tone)
+
+
+def post(client, data=None, filename="a.wav", **form):
+    files = {"file": (filename, data, "audio/wav")} if data is not None else None
+    return client.post("/v1/audio/transcriptions", files=files, data=form)
+
+
+def test_readiness_follows_load_and_warm_up(env, engine):
+    app = main.create_app(asr_settings.load(env), engine, boot=False)
+    with TestClient(app) as c:
+        assert c.get("/health").status_code == 200
+        r = c.get("/health/ready")
+        assert r.status_code == 503 and r.json()["phase"] == "loading"
+        busy = post(c, wav_bytes(np.ones(1600, np.float32) * 0.1))
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    app = main.create_app(asr_settings.load(env), engine)
+    with TestClient(app) as c:
+        _wait_ready(c)
+        body = c.get("/health/ready").json()
+        assert body["ready"] is True and "warm-up transcript" in body["detail"]
+    assert engine.calls[:3] == ["load", "transcribe", "diarize"]     # warm-up decodes real speech
+
+
+def test_warm_up_that_yields_no_text_keeps_the_server_unready(env, engine):
+    engine.transcribe = lambda samples, words=False: main.Transcript("")
+    env["ASR_WARMUP_RETRY_S"] = "0.1"
+    app = main.create_app(asr_settings.load(env), engine)
+    with TestClient(app) as c:
+        time.sleep(0.3)
+        r = c.get("/health/ready")
+        assert r.status_code == 503 and "empty transcript" in r.json()["detail"]
+
+
+def test_models_and_overlay(client):
+    assert client.get("/v1/models").json()["data"][0]["id"] == "parakeet-tdt-0.6b-v2"
+    overlay = client.get("/overlay").json()
+    assert overlay["version"] == main.OVERLAY_VERSION
+    assert overlay["files"] == main.overlay_hashes()
+
+
+def test_transcription_json_and_request_log(client, speech, caplog):
+    with caplog.at_level(logging.INFO, logger="parakeet.requests"):
+        r = post(client, speech, language="en", model="whisper-1")
+    assert r.status_code == 200 and r.json() == {"text": "hello there general kenobi"}
+    assert r.headers["X-Request-Id"] and "decode;dur=" in r.headers["Server-Timing"]
+    line = json.loads([rec.getMessage() for rec in caplog.records if rec.name == "parakeet.requests"][-1])
+    assert line["id"] == r.headers["X-Request-Id"] and line["audio_s"] == 1.0 and line["status"] == 200
+    assert line["outcome"] == "ok" and line["queue_wait_ms"] >= 0 and line["decode_ms"] >= 0
+
+
+def test_diarized_answer_shape(client, speech):
+    body = post(client, speech, diarize="true", response_format="verbose_json").json()
+    assert body["speakers"] == 2 and body["speaker_limit_reached"] is False
+    assert [(s["speaker"], s["text"]) for s in body["segments"]] == [("speaker_0", "hello there"),
+                                                                    ("speaker_1", "general kenobi")]
+    plain = post(client, speech, diarize="true").json()
+    assert plain["speakers"] == 2 and plain["segments"][0]["speaker"] == "speaker_0"
+
+
+def test_words_granularity(client, speech):
+    body = post(client, speech, response_format="verbose_json", **{"timestamp_granularities[]": "word"}).json()
+    assert [w["word"] for w in body["words"]] == ["hello", "there", "general", "kenobi"]
+
+
+def test_silence_is_an_empty_transcript(client, engine):
+    silence = wav_bytes(np.zeros(16000, np.float32))
+    assert post(client, silence).json() == {"text": ""}
+    body = post(client, silence, diarize="true").json()
+    assert body == {"text": "", "segments": [], "speakers": 0, "speaker_limit_reached": False}
+    assert engine.calls[-1] == "transcribe"            # no diarization of silence
+
+
+@pytest.mark.parametrize("form, code", [
+    ({"response_format": "xml"}, "invalid_response_format"),
+    ({"timestamp_granularities[]": "char"}, "invalid_timestamp_granularities"),
+    ({"diarize": "perhaps"}, "invalid_field"),
+    ({"language": "de"}, "unsupported_language"),
+])
+def test_bad_fields_are_400(client, speech, form, code):
+    r = post(client, speech, **form)
+    assert r.status_code == 400 and r.json()["error"]["code"] == code
+    assert r.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_missing_file_and_not_multipart(client):
+    r = post(client, None, response_format="json")
+    assert r.status_code == 400 and "file" in r.json()["error"]["message"]
+    r = client.post("/v1/audio/transcriptions", json={"file": "x"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "not_multipart"
+
+
+def test_bad_audio_is_4xx(client, tone):
+    assert post(client, b"").json()["error"]["code"] == "empty_file"
+    assert post(client, b"hello, not audio at all").status_code == 400
+    too_big = post(client, bytes(600 * 1024))
+    assert too_big.status_code == 413 and "ASR_MAX_UPLOAD_MB" in too_big.json()["error"]["message"]
+    too_long = post(client, wav_bytes(np.tile(tone, 6)))
+    assert too_long.status_code == 413 and too_long.json()["error"]["code"] == "audio_too_long"
+
+
+def test_full_queue_is_503_with_retry_after(client, engine, speech):
+    worker = client.app.state.worker
+    engine.gate.clear()
+    worker.submit(lambda: engine.transcribe(np.ones(10, np.float32)))    # occupies the worker
+    while worker._jobs.qsize():
+        time.sleep(0.001)
+    worker.submit(lambda: None)                                           # fills the queue (depth 1)
+    r = post(client, speech)
+    engine.gate.set()
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+    assert "ASR_QUEUE_DEPTH" in r.json()["error"]["message"]
+    assert post(client, speech).status_code == 200
+
+
+def test_decode_error_is_500_json_and_cuda_errors_mark_unready(client, engine, speech):
+    engine.fail = ValueError("odd tensor")
+    r = post(client, speech)
+    assert r.status_code == 500 and r.json()["error"]["message"] == "decode failed: odd tensor"
+    assert client.get("/health/ready").status_code == 200
+    engine.fail = RuntimeError("CUDA error: an illegal memory access was encountered")
+    r = post(client, speech)
+    assert r.status_code == 500 and "illegal memory access" in r.json()["error"]["message"]
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503 and ready.json()["phase"] == "failed"
+    assert client.get("/health").status_code == 200
+
+
+def test_bench_fault_fail_503_until(client, env, speech):
+    with open(env["SPARK_BENCH_FAULTS"], "w", encoding="utf-8") as f:
+        json.dump({"fail_503_until": time.time() + 60}, f)
+    r = post(client, speech)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    with open(env["SPARK_BENCH_FAULTS"], "w", encoding="utf-8") as f:
+        json.dump({"fail_503_until": time.time() - 1}, f)
+    assert post(client, speech).status_code == 200
+
+
+def test_unknown_route_is_json_404(client):
+    r = client.get("/nope")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error"
