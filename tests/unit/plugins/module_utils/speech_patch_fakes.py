@@ -1,0 +1,170 @@
+"""Test doubles for speech_patch unit tests.
+
+``FakeContainer`` keeps a container folder in memory behind the Docker SDK
+calls speech_patch uses (get_archive / put_archive / exec_run rm / restart /
+logs), real tar streams included. ``FakeService`` is a real HTTP server on
+127.0.0.1 whose behaviour follows the content of the container's main.py at
+its last restart: ``BROKEN`` in it makes the container exit, ``GARBLE``
+makes transcripts wrong, anything else serves the reference text.
+"""
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from docker.errors import NotFound
+
+REFERENCE = "Good morning everyone. The quarterly report is ready."
+IMAGE = "sha256:" + "ab" * 32
+
+
+class ExecResult:
+    def __init__(self, exit_code: int, output: bytes) -> None:
+        self.exit_code, self.output = exit_code, output
+
+
+class FakeContainer:
+    def __init__(self, files: dict[str, bytes] | None = None, dest: str = "/app", service: "FakeService | None" = None,
+                 running: bool = True, extra_dirs: dict[str, int] | None = None) -> None:
+        self.name, self.id, self.dest = "parakeet-asr", "c0ffee" * 10, dest
+        self.files: dict[str, dict] = {}
+        for name, data in (files or {}).items():
+            self.files[name] = {"data": data, "mode": 0o644, "uid": 0, "gid": 0, "kind": "file", "linkname": ""}
+        self.subdir_bytes = extra_dirs or {}
+        self.running, self.service = running, service
+        self.calls: list[str] = []
+        self.restarts = 0
+        self.attrs = {"Image": IMAGE, "State": {"Running": running, "Restarting": False, "ExitCode": 0}}
+        self.status = "running" if running else "exited"
+        self.log = b"boot ok\n"
+
+    # -- archive API -------------------------------------------------
+    def _member(self, tar: tarfile.TarFile, arcname: str, item: dict) -> None:
+        info = tarfile.TarInfo(arcname)
+        info.mode, info.uid, info.gid = item["mode"], item["uid"], item["gid"]
+        if item["kind"] == "symlink":
+            info.type, info.linkname = tarfile.SYMTYPE, item["linkname"]
+            tar.addfile(info)
+        else:
+            info.size = len(item["data"])
+            tar.addfile(info, io.BytesIO(item["data"]))
+
+    def get_archive(self, path: str, chunk_size: int = 2048):
+        self.calls.append(f"get_archive {path}")
+        root = posixpath.basename(self.dest)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            if path.rstrip("/") in (self.dest, self.dest + "/."):
+                top = tarfile.TarInfo(root)
+                top.type, top.mode, top.uid, top.gid = tarfile.DIRTYPE, 0o755, 1000, 1000
+                tar.addfile(top)
+                for name, item in sorted(self.files.items()):
+                    self._member(tar, f"{root}/{name}", item)
+                for sub, size in self.subdir_bytes.items():
+                    info = tarfile.TarInfo(f"{root}/{sub}/blob.bin")
+                    info.size = size
+                    tar.addfile(info, io.BytesIO(b"\0" * size))
+            else:
+                name = posixpath.basename(path)
+                if posixpath.dirname(path) != self.dest or name not in self.files:
+                    raise NotFound(f"no such file {path}")
+                self._member(tar, name, self.files[name])
+        data = buffer.getvalue()
+        return (data[i:i + chunk_size] for i in range(0, len(data), chunk_size)), {"name": root}
+
+    def put_archive(self, path: str, data: bytes) -> bool:
+        self.calls.append(f"put_archive {path}")
+        assert path == self.dest
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar:
+                item = {"mode": member.mode, "uid": member.uid, "gid": member.gid, "linkname": member.linkname,
+                        "kind": "symlink" if member.issym() else "file", "data": b""}
+                if member.isreg():
+                    item["data"] = tar.extractfile(member).read()
+                self.files[member.name] = item
+        return True
+
+    def exec_run(self, cmd, user: str = ""):
+        self.calls.append("exec " + " ".join(cmd))
+        assert cmd[:3] == ["rm", "-f", "--"]
+        for path in cmd[3:]:
+            self.files.pop(posixpath.basename(path), None)
+        return ExecResult(0, b"")
+
+    # -- lifecycle ----------------------------------------------------
+    def restart(self, timeout: int = 10) -> None:
+        self.calls.append("restart")
+        self.restarts += 1
+        main = self.files.get("main.py", {}).get("data", b"")
+        broken = b"BROKEN" in main
+        self.attrs["State"].update(Running=not broken, ExitCode=1 if broken else 0)
+        self.status = "exited" if broken else "running"
+        self.log += b"Traceback: deliberately broken\n" if broken else b"restarted fine\n"
+        if self.service:
+            self.service.mode = "down" if broken else ("garble" if b"GARBLE" in main else "ok")
+
+    def reload(self) -> None:
+        self.calls.append("reload")
+
+    def logs(self, **kwargs) -> bytes:
+        return self.log
+
+
+class FakeClient:
+    def __init__(self, container: FakeContainer) -> None:
+        self.container = container
+        outer = self
+
+        class Containers:
+            def get(self, name: str) -> FakeContainer:
+                if name != outer.container.name:
+                    raise NotFound(f"No such container: {name}")
+                return outer.container
+
+        self.containers = Containers()
+
+
+class FakeService:
+    """A real HTTP server: /ready and an OpenAI-style transcription endpoint."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"  # ok | garble | down
+        self.transcriptions = 0
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _send(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                ready = service.mode != "down"
+                self._send(200 if ready else 503, {"ready": ready})
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                service.transcriptions += 1
+                if service.mode == "down":
+                    self._send(503, {"error": "down"})
+                    return
+                text = REFERENCE if service.mode == "ok" else "purple monkey dishwasher"
+                self._send(200, {"text": text})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,104 @@
+"""speech_patch module entry point: argument checks and clear failures (no tracebacks)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.spark_control.audio.plugins.module_utils import _docker_client
+from ansible_collections.spark_control.audio.plugins.modules import speech_patch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
+from speech_patch_fakes import REFERENCE, FakeClient, FakeContainer, FakeService  # noqa: E402
+
+
+def run_module(args: dict, capsys) -> dict:
+    with patch_module_args(args), pytest.raises(SystemExit):
+        speech_patch.main()
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def overlay(tmp_path):
+    folder = tmp_path / "patches"
+    folder.mkdir()
+    (folder / "main.py").write_text("print('patched')\n")
+    return folder
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    service = FakeService()
+    box = FakeContainer({"main.py": b"stock"}, service=service)
+    monkeypatch.setattr(speech_patch, "connect", lambda params: FakeClient(box))
+    yield box, service
+    service.close()
+
+
+def test_remote_src_apply_and_rerun(overlay, fake, tmp_path, capsys):
+    box, service = fake
+    args = {"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
+            "backup_dir": str(tmp_path / "b"), "ready_url": service.url + "/ready", "mode": "0640"}
+    first = run_module(args, capsys)
+    assert first["changed"] and first["status"] == "applied" and box.files["main.py"]["mode"] == 0o640
+    second = run_module(args, capsys)
+    assert not second["changed"] and second["status"] == "current"
+
+
+def test_verify_audio_read_on_the_host(overlay, fake, tmp_path, capsys):
+    box, service = fake
+    wav = tmp_path / "speech.wav"
+    wav.write_bytes(b"RIFF....WAVE")
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
+                         "backup_dir": str(tmp_path / "b"), "ready_url": service.url + "/ready",
+                         "verify": {"url": service.url + "/t", "audio": str(wav), "text": REFERENCE}}, capsys)
+    assert result["verification"]["passed"]
+    missing = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
+                          "verify": {"url": service.url + "/t", "audio": str(tmp_path / "no.wav"), "text": "x"}}, capsys)
+    assert missing["failed"] and "cannot read verify.audio" in missing["msg"]
+
+
+@pytest.mark.parametrize("dest", ["/app/../etc", "/etc", "app", "/application"])
+def test_destination_outside_allowed_folders_is_refused(overlay, fake, dest, capsys):
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True, "dest": dest}, capsys)
+    assert result["failed"] and "dest" in result["msg"] and "exception" not in result
+    assert fake[0].calls == []
+
+
+def test_sub_folder_of_allowed_destination_is_accepted(overlay, fake, tmp_path, capsys):
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
+                         "dest": "/app/plugins/../plugins", "backup_dir": str(tmp_path / "b")}, capsys)
+    assert result["failed"] and "/app/plugins does not exist" in result["msg"]  # allowed, then read
+
+
+@pytest.mark.parametrize("mode, message", [("rw-r--r--", "not an octal number"), ("17777", "out of range")])
+def test_bad_mode(overlay, fake, mode, message, capsys):
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True, "mode": mode}, capsys)
+    assert result["failed"] and message in result["msg"]
+
+
+def test_missing_and_empty_sources(tmp_path, fake, capsys):
+    result = run_module({"container": "parakeet-asr", "src": str(tmp_path / "nope"), "remote_src": True}, capsys)
+    assert result["failed"] and "does not exist" in result["msg"]
+    (tmp_path / "empty").mkdir()
+    result = run_module({"container": "parakeet-asr", "src": str(tmp_path / "empty"), "remote_src": True}, capsys)
+    assert result["failed"] and "holds no files" in result["msg"]
+    result = run_module({"container": "parakeet-asr"}, capsys)
+    assert result["failed"] and "src, files" in result["msg"]
+
+
+def test_missing_docker_sdk_is_a_clear_message(overlay, monkeypatch, capsys):
+    monkeypatch.setattr(_docker_client, "HAS_DOCKER_SDK", False)
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True}, capsys)
+    assert result["failed"] and "Python 'docker' SDK is not installed" in result["msg"]
+    assert "Traceback" not in json.dumps(result)
+
+
+def test_unreachable_engine_is_a_clear_message(overlay, tmp_path, capsys):
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
+                         "docker_host": f"unix://{tmp_path}/no-docker.sock", "docker_timeout": 2}, capsys)
+    assert result["failed"] and "cannot reach the Docker engine" in result["msg"]
+    assert "Traceback" not in json.dumps(result)
