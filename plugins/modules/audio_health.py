@@ -421,8 +421,6 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
     if via == "direct" and not (stt and tts):
         raise InputError("without Spark Control (via=direct or control_url empty) both stt_url and tts_url are "
                          "needed")
-    if not control and not (stt and tts):
-        raise InputError("control_url is empty: give stt_url and tts_url")
     if not 0 <= params["wer_threshold"] <= 1:
         raise InputError(f"wer_threshold must be between 0 and 1, got {params['wer_threshold']}")
     if params["max_speakers"] < 1:
