@@ -110,3 +110,28 @@ def wait(overlay: Overlay, path: str = "/health/ready", timeout: float = 180) ->
     if last is None:
         raise RuntimeError(f"overlay never answered {path}:\n{overlay.logs()[-3000:]}")
     return last
+
+
+# ---- one overlay container shared by the test modules ------------------------
+TEST_NAME = f"parakeet-asr-overlay{SUFFIX}"
+TEST_PORT = 8020 + OFFSET
+# A small queue makes the concurrency test meet real 503s; small limits keep
+# the over-size / over-long inputs cheap to build.
+TEST_ENV = {"ASR_QUEUE_DEPTH": "2", "ASR_MAX_UPLOAD_MB": "2", "ASR_MAX_AUDIO_SECONDS": "60"}
+_shared: dict[str, Overlay] = {}
+
+
+def shared_overlay(config) -> Overlay:
+    """Start the test overlay once per pytest session; removed when the session ends."""
+    if "overlay" not in _shared:
+        overlay = start(TEST_NAME, TEST_PORT, TEST_ENV)
+        config.add_cleanup(lambda: remove(TEST_NAME))
+        ready = wait(overlay)
+        if ready.status_code != 200:
+            raise RuntimeError(f"overlay not ready: {ready.text}\n{overlay.logs()[-3000:]}")
+        _shared["overlay"] = overlay
+    return _shared["overlay"]
+
+
+def speech(name: str) -> tuple[bytes, str]:
+    return (AUDIO / f"{name}.wav").read_bytes(), (AUDIO / f"{name}.txt").read_text().strip()
