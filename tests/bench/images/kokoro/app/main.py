@@ -34,8 +34,8 @@ VOICES = {
     "af_heart": "en-us+f3",
     "af_bella": "en-us+f4",
     "am_adam": None,
-    "bf_emma": "en-gb+f2",
-    "bm_george": "en-gb+m3",
+    "bf_emma": "en+f2",
+    "bm_george": "en-gb-x-rp+m3",
 }
 MEDIA = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac"}
 
