@@ -1,0 +1,45 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filters that turn audio_health results (host -> result) into reports."""
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.spark_control.audio.plugins.module_utils import _health_report
+
+
+def _check(results: Any, name: str) -> dict[str, Any]:
+    if not isinstance(results, dict):
+        raise AnsibleFilterError(f"{name} expects a mapping of host name to audio_health result, "
+                                 f"got {type(results).__name__}")
+    return results
+
+
+def audio_health_junit(results: Any, suite: str = "spark_control.audio.deep_health") -> str:
+    return _health_report.junit(_check(results, "audio_health_junit"), suite)
+
+
+def audio_health_prometheus(results: Any, timestamp: float | None = None) -> str:
+    return _health_report.prometheus(_check(results, "audio_health_prometheus"),
+                                     None if timestamp is None else float(timestamp))
+
+
+def audio_health_summary(results: Any) -> list[str]:
+    return _health_report.summary(_check(results, "audio_health_summary"))
+
+
+def audio_health_healthy(results: Any) -> bool:
+    return _health_report.all_healthy(_check(results, "audio_health_healthy"))
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "audio_health_junit": audio_health_junit,
+            "audio_health_prometheus": audio_health_prometheus,
+            "audio_health_summary": audio_health_summary,
+            "audio_health_healthy": audio_health_healthy,
+        }

@@ -1,0 +1,59 @@
+"""Reports of audio_health results: JUnit XML, Prometheus text, summary, verdict."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.spark_control.audio.plugins.filter.audio_health import FilterModule
+
+F = FilterModule().filters()
+HEALTHY = {"healthy": True, "llm_model": "llm/\"x\"", "probes": [
+    {"name": "liveness", "ok": True, "latency": 0.01, "details": {}, "message": "ok"},
+    {"name": "stt:single_speaker", "ok": True, "latency": 2.5, "details": {}, "message": "ok"}]}
+SICK = {"healthy": False, "llm_model": None, "probes": [
+    {"name": "overlay", "ok": False, "latency": 0.02, "failure": "overlay_missing",
+     "message": "overlay missing after container recreate: run reapply_patches.yml <&>"}]}
+RESULTS = {"spark2": HEALTHY, "spark3": SICK, "spark4": {"msg": "lock timeout"}}
+
+
+def test_junit_has_a_suite_per_host_and_a_failure_per_failed_probe():
+    root = ET.fromstring(F["audio_health_junit"](RESULTS))
+    assert root.get("tests") == "4" and root.get("failures") == "2"
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"spark2", "spark3", "spark4"}
+    failure = suites["spark3"].find("testcase/failure")
+    assert failure.get("type") == "overlay_missing" and failure.text.endswith("<&>")
+    assert suites["spark4"].find("testcase/failure").get("message") == "lock timeout"
+    assert float(suites["spark2"].get("time")) == pytest.approx(2.51)
+
+
+def test_prometheus_families_and_escaping():
+    text = F["audio_health_prometheus"](RESULTS, 1700000000)
+    lines = text.splitlines()
+    assert 'spark_audio_probe_success{host="spark2",probe="stt:single_speaker"} 1' in lines
+    assert 'spark_audio_probe_success{host="spark3",probe="overlay"} 0' in lines
+    assert 'spark_audio_probe_duration_seconds{host="spark2",probe="stt:single_speaker"} 2.500' in lines
+    assert 'spark_audio_probe_failure{host="spark3",probe="overlay",failure="overlay_missing"} 1' in lines
+    assert 'spark_audio_host_healthy{host="spark4"} 0' in lines
+    assert 'spark_audio_llm_info{host="spark2",model="llm/\\"x\\""} 1' in lines
+    assert 'spark_audio_last_run_timestamp_seconds{host="spark3"} 1700000000' in lines
+    for family in ("probe_success", "probe_duration_seconds", "host_healthy"):
+        assert lines.count(f"# TYPE spark_audio_{family} gauge") == 1
+    assert text.endswith("\n")
+
+
+def test_summary_and_verdict():
+    lines = F["audio_health_summary"](RESULTS)
+    assert lines[0].startswith("spark2: HEALTHY (2/2 probes passed, LLM")
+    assert any("FAIL overlay" in line and "[overlay_missing]" in line for line in lines)
+    assert "spark4: NO RESULT: lock timeout" in lines
+    assert F["audio_health_healthy"]({"spark2": HEALTHY}) is True
+    assert F["audio_health_healthy"](RESULTS) is False
+    assert F["audio_health_healthy"]({}) is False
+
+
+def test_wrong_input_is_a_clear_error():
+    with pytest.raises(AnsibleFilterError, match="mapping of host name"):
+        F["audio_health_junit"]([HEALTHY])
