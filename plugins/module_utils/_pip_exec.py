@@ -1,0 +1,205 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the container's Python and pip through ``docker exec`` (Docker SDK).
+
+Private to this collection. Every command is an argv list (no shell). What
+container_pip needs from inside the container: pip's version, the installed
+distributions, a file's text, a scratch folder for the constraint file and
+the report, pip runs, and import checks.
+"""
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+try:
+    from docker.errors import DockerException
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ReadTimeout
+except ImportError:  # reported by _docker_client.connect()
+    DockerException = RequestsConnectionError = ReadTimeout = Exception
+
+from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import describe
+from ansible_collections.spark_control.audio.plugins.module_utils._pip_names import canonical
+
+MIN_PIP = (22, 2)  # first pip with `install --dry-run --report`
+
+_READ = (
+    "import sys\n"
+    "try:\n"
+    "    sys.stdout.write(open(sys.argv[1], encoding='utf-8').read())\n"
+    "except FileNotFoundError:\n"
+    "    sys.exit(3)\n"
+)
+_IMPORTS = (
+    "import importlib, json, sys\n"
+    "out = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        importlib.import_module(name)\n"
+    "        out[name] = None\n"
+    "    except BaseException as exc:\n"
+    "        out[name] = f'{type(exc).__name__}: {exc}'\n"
+    "print(json.dumps(out))\n"
+)
+
+_PROBE = (
+    "import json, os, sys, urllib.request\n"
+    "out = {}\n"
+    "for url in sys.argv[1:]:\n"
+    "    try:\n"
+    "        if '://' in url and not url.startswith('file:'):\n"
+    "            urllib.request.urlopen(url, timeout=10).close()\n"
+    "        elif not os.path.exists(url.replace('file://', '', 1)):\n"
+    "            raise FileNotFoundError('no such file or directory')\n"
+    "        out[url] = None\n"
+    "    except Exception as exc:\n"
+    "        out[url] = f'{type(exc).__name__}: {getattr(exc, \"reason\", exc)}'\n"
+    "print(json.dumps(out))\n"
+)
+
+
+class ContainerExecError(Exception):
+    """A command could not be run in the container; the message says why."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    rc: int
+    output: str
+
+
+class ContainerPython:
+    def __init__(self, client: Any, container: Any, python: str) -> None:
+        self.client = client
+        self.container = container
+        self.python = python
+        self.name = container.name
+
+    def run(self, argv: list[str], env: dict[str, str] | None = None) -> ExecResult:
+        api = self.client.api
+        try:
+            exec_id = api.exec_create(self.container.id, argv, environment=env or None,
+                                      stdout=True, stderr=True)["Id"]
+            raw = api.exec_start(exec_id, stream=False, demux=False)
+            rc = api.exec_inspect(exec_id).get("ExitCode")
+        except (ReadTimeout, RequestsConnectionError):
+            raise ContainerExecError(
+                f"{argv[0]} {' '.join(argv[1:4])}... did not finish in container {self.name!r} within the "
+                "timeout: raise pip_timeout for slow installs (source builds can take long)"
+            ) from None
+        except DockerException as exc:
+            raise ContainerExecError(f"cannot run {argv[0]!r} in container {self.name!r}: {describe(exc)}") from None
+        output = (raw or b"").decode("utf-8", "replace")
+        if rc in (126, 127) and ("executable file not found" in output or "no such file" in output.lower()):
+            raise ContainerExecError(
+                f"{argv[0]!r} was not found in container {self.name!r} ({output.strip()[:200]}): set the "
+                "module's python option to the container's Python interpreter"
+            )
+        return ExecResult(rc if rc is not None else -1, output)
+
+    def py(self, code: str, *args: str, env: dict[str, str] | None = None) -> ExecResult:
+        return self.run([self.python, "-c", code, *args], env)
+
+    def pip(self, args: list[str], env: dict[str, str] | None = None) -> ExecResult:
+        return self.run([self.python, "-m", "pip", "--disable-pip-version-check", "--no-input", *args], env)
+
+    # -- reading ----------------------------------------------------------
+    def pip_version(self) -> str:
+        done = self.pip(["--version"])
+        if done.rc != 0:
+            if "No module named pip" in done.output:
+                raise ContainerExecError(
+                    f"pip is not installed for {self.python!r} in container {self.name!r}: install pip in the "
+                    "image (or set python to an interpreter that has it)"
+                )
+            raise ContainerExecError(f"'{self.python} -m pip --version' failed in container {self.name!r}: "
+                                     f"{done.output.strip()[-300:]}")
+        try:
+            text = done.output.split()[1]
+            version = tuple(int(p) for p in text.split(".")[:2])
+        except (IndexError, ValueError):
+            raise ContainerExecError(f"cannot read pip's version from {done.output.strip()[:200]!r}") from None
+        if version < MIN_PIP:
+            raise ContainerExecError(
+                f"pip {'.'.join(map(str, version))} in container {self.name!r} is too old: container_pip needs "
+                f"pip >= {'.'.join(map(str, MIN_PIP))} (install --dry-run --report) to check before installing"
+            )
+        return text
+
+    def installed(self) -> dict[str, tuple[str, str]]:
+        """canonical name -> (name, version) of every installed distribution."""
+        done = self.pip(["list", "--format=json"])
+        try:
+            listing = json.loads(done.output[done.output.index("["):]) if done.rc == 0 else None
+        except ValueError:
+            listing = None
+        if listing is None:
+            raise ContainerExecError(f"'pip list' failed in container {self.name!r}: {done.output.strip()[-300:]}")
+        return {canonical(d["name"]): (d["name"], d["version"]) for d in listing}
+
+    def read_text(self, path: str) -> str | None:
+        done = self.py(_READ, path)
+        if done.rc == 3:
+            return None
+        if done.rc != 0:
+            raise ContainerExecError(f"cannot read {path} in container {self.name!r}: {done.output.strip()[-300:]}")
+        return done.output
+
+    def environment(self) -> dict[str, str]:
+        pairs = (self.container.attrs.get("Config") or {}).get("Env") or []
+        return dict(p.split("=", 1) for p in pairs if "=" in p)
+
+    def import_errors(self, modules: list[str]) -> dict[str, str]:
+        """module -> error text, for every module that fails to import (empty: all fine)."""
+        if not modules:
+            return {}
+        done = self.py(_IMPORTS, *modules)
+        try:
+            results = json.loads(done.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"(python)": f"the import check did not run: {done.output.strip()[-300:]}"}
+        return {name: error for name, error in results.items() if error}
+
+    def unreachable(self, urls: list[str]) -> dict[str, str]:
+        """url -> error, for every index or find-links location the container cannot read."""
+        if not urls:
+            return {}
+        done = self.py(_PROBE, *urls)
+        try:
+            results = json.loads(done.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {}
+        return {url: error for url, error in results.items() if error}
+
+    # -- scratch files ----------------------------------------------------
+    def make_scratch(self) -> str:
+        done = self.py("import tempfile; print(tempfile.mkdtemp(prefix='spark-container-pip-'))")
+        if done.rc != 0:
+            raise ContainerExecError(f"cannot create a scratch folder in container {self.name!r}: "
+                                     f"{done.output.strip()[-300:]}")
+        return done.output.strip().splitlines()[-1]
+
+    def write_text(self, folder: str, name: str, text: str) -> str:
+        data = text.encode()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        try:
+            ok = self.container.put_archive(folder, buf.getvalue())
+        except DockerException as exc:
+            raise ContainerExecError(f"cannot write {folder}/{name} in container {self.name!r}: {describe(exc)}") from None
+        if not ok:
+            raise ContainerExecError(f"cannot write {folder}/{name} in container {self.name!r}")
+        return f"{folder}/{name}"
+
+    def remove_tree(self, folder: str) -> None:
+        # Best effort: a scratch folder left in /tmp is harmless.
+        self.py("import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", folder)

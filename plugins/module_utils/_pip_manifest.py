@@ -1,0 +1,106 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The package manifest of a container, kept on the managed host.
+
+Private to this collection. ``docker rm`` loses every package pip put into a
+container; the manifest (``<manifest_dir>/<container>.json``) remembers them
+so they can be installed again, identically, after the container is
+recreated. It records, per requested package, the requirement as given and
+the version that got installed, plus the exact versions of the dependencies
+that came with them (``resolved``) and the pins in force at the time.
+Writes are atomic (temp file + rename) under a lock file.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import tempfile
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+TOOL = "spark_control.audio.container_pip"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class ManifestError(Exception):
+    """The manifest cannot be read or written; the message says why."""
+
+
+def path_for(manifest_dir: str, container: str) -> str:
+    return os.path.join(manifest_dir, _SAFE.sub("_", container) + ".json")
+
+
+def load(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"cannot read the package manifest {path}: {exc}; fix or remove it") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("packages"), dict):
+        raise ManifestError(f"{path} is not a container_pip package manifest (no 'packages' mapping)")
+    return manifest
+
+
+def merged(current: dict[str, Any] | None, container: str, requested: dict[str, tuple[str, str]],
+           resolved: dict[str, str], pins: dict[str, str]) -> dict[str, Any]:
+    """The manifest after recording ``requested`` (canonical -> (requirement, version)).
+
+    ``resolved`` holds canonical -> version of everything the run installed.
+    """
+    manifest = {"container": container, "tool": TOOL, "packages": {}, "resolved": {}, "pins": {}}
+    if current:
+        manifest["packages"] = dict(current.get("packages", {}))
+        manifest["resolved"] = dict(current.get("resolved", {}))
+        manifest["updated_at"] = current.get("updated_at")
+    for name, (requirement, version) in requested.items():
+        manifest["packages"][name] = {"requirement": requirement, "version": version}
+        manifest["resolved"][name] = version
+    manifest["resolved"].update(resolved)
+    manifest["pins"] = dict(pins)
+    return manifest
+
+
+def same_record(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    keys = ("packages", "resolved", "pins")
+    return a is not None and b is not None and all(a.get(k) == b.get(k) for k in keys)
+
+
+def reinstall_plan(manifest: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """(requirements pinned to the recorded versions, recorded dependency versions)."""
+    packages = manifest.get("packages", {})
+    requirements = [f"{name}=={info['version']}" for name, info in sorted(packages.items())]
+    deps = {name: version for name, version in manifest.get("resolved", {}).items() if name not in packages}
+    return requirements, deps
+
+
+@contextmanager
+def _locked(folder: str) -> Iterator[None]:
+    with open(os.path.join(folder, ".lock"), "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def save(path: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    folder = os.path.dirname(path)
+    manifest = dict(manifest, updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    try:
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        with _locked(folder):
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(manifest, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise ManifestError(f"cannot write the package manifest {path}: {exc}") from None
+    return manifest
