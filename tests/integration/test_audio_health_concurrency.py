@@ -1,0 +1,87 @@
+"""Two deep_health.yml runs started at once against one host take turns.
+
+The per-host lock on the controller makes the second run wait; the bench's
+server logs prove it: the overlay logs one JSON record per transcription
+(its total time, queue wait and status), docker timestamps each line, and no
+two requests overlap; no service answered 503.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SUFFIX
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+# Log timestamps are taken by the Docker daemon a little after the server writes them.
+SLACK = 0.05
+
+
+def playbook(*args: str, **popen) -> subprocess.Popen:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    return subprocess.Popen([str(BIN / "ansible-playbook"), "-i", "tests/bench/inventory.yml", *args], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+
+
+@pytest.fixture(scope="module")
+def overlay_applied(bench_urls):
+    done = playbook("playbooks/reapply_patches.yml")
+    out, _ = done.communicate(timeout=900)
+    assert done.returncode == 0, out[-3000:]
+    return bench_urls
+
+
+def parse_time(stamp: str) -> float:
+    # RFC 3339 with nanoseconds: keep microseconds for datetime
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    return dt.datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00").timestamp()
+
+
+def transcription_records(container, since: float) -> list[dict]:
+    records = []
+    for line in container.logs(timestamps=True, since=int(since)).decode("utf-8", "replace").splitlines():
+        stamp, _, message = line.partition(" ")
+        if '"event":"transcription"' not in message:
+            continue
+        record = json.loads(message)
+        record["end"] = parse_time(stamp)
+        record["start"] = record["end"] - record["total_ms"] / 1000.0
+        if record["end"] >= since:
+            records.append(record)
+    return sorted(records, key=lambda r: r["start"])
+
+
+def test_two_runs_at_once_never_overlap_and_never_503(overlay_applied, docker_client, tmp_path):
+    since = time.time()
+    locks = tmp_path / "locks"
+    runs = [playbook("playbooks/deep_health.yml", "-e", f"deep_health_report_dir={tmp_path / name}",
+                     "-e", f"deep_health_lock_dir={locks}") for name in ("first", "second")]
+    outputs = [run.communicate(timeout=1800)[0] for run in runs]
+    for run, out in zip(runs, outputs):
+        assert run.returncode == 0, out[-4000:]
+
+    reports = [json.loads((tmp_path / name / "deep_health.json").read_text())["hosts"]["spark2"]
+               for name in ("first", "second")]
+    waits = sorted(r["lock_wait"] for r in reports)
+    assert waits[0] < 5 and waits[1] > 5, waits  # one run waited for the other's whole run
+
+    stt_requests = sum(1 for p in reports[0]["probes"] if p["name"].split(":")[0] in ("stt", "diarization", "tts"))
+    parakeet = docker_client.containers.get("parakeet-asr" + SUFFIX)
+    records = transcription_records(parakeet, since)
+    assert len(records) == 2 * stt_requests, records
+    assert {r["status"] for r in records} == {200}
+    assert max(r["queue_wait_ms"] for r in records) < 100, records
+    for before, after in zip(records, records[1:]):
+        assert after["start"] >= before["end"] - SLACK, (before, after)
+
+    for name in ("kokoro", "spark-control"):
+        logs = docker_client.containers.get(name + SUFFIX).logs(since=int(since)).decode("utf-8", "replace")
+        assert '" 503' not in logs, logs[-2000:]
