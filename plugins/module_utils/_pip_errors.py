@@ -40,9 +40,10 @@ _SDIST_FILE = re.compile(r"(Downloading|Using cached|Processing|File was already
                          r"(\.tar\.gz|\.tar\.bz2|\.tar\.xz|\.zip|\.tgz)\b")
 _BUILD_MARKERS = ("metadata-generation-failed", "subprocess-exited-with-error", "Failed to build ",
                   "Could not build wheels for", "did not run successfully", "Failed building wheel for")
-_CULPRIT = re.compile(r"(?:Encountered error while generating package metadata\.\s*\n\s*╰─>\s*(?P<a>\S+)"
+_CULPRIT = re.compile(r"(?:Encountered error while generating package metadata\.\s*\n\s*\u2570\u2500>\s*"
+                      r"(?!See above)(?P<a>[A-Za-z0-9._-]+)\s*$"
                       r"|Failed to build (?P<b>[A-Za-z0-9._-]+)|Could not build wheels for (?P<c>[A-Za-z0-9._-]+)"
-                      r"|Failed building wheel for (?P<d>[A-Za-z0-9._-]+))")
+                      r"|Failed building wheel for (?P<d>[A-Za-z0-9._-]+))", re.M)
 _TRACE_LAST = re.compile(r"^\s*(\w+(?:Error|Exception)): (.+)$", re.M)
 
 
@@ -93,7 +94,7 @@ def _conflict_lines(output: str) -> list[str]:
                 if not follow.strip():
                     break
                 block.append(follow.strip())
-            head = [ln.strip() for ln in lines[:i] if ln.strip().startswith("ERROR: Cannot install")]
+            head = [ln.strip() for ln in lines if "Cannot install" in ln]
             return [h.replace("ERROR: ", "") for h in head[-1:]] + block
     return []
 
