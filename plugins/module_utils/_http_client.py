@@ -15,6 +15,7 @@ callers can tell time spent on the wire from their own overhead.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -31,6 +32,7 @@ USER_AGENT = "spark_control.audio.audio_health"
 RETRY_STATUSES = (503,)
 CONNECT_TIMEOUT = 10.0
 MAX_SINGLE_WAIT = 30.0
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
 class HttpFailure(Exception):
@@ -117,7 +119,8 @@ class HttpClient:
         except requests.exceptions.Timeout:
             raise HttpFailure("timeout", f"{method} {url} got no answer within {self.timeout:g} s") from None
         except requests.exceptions.ConnectionError as exc:
-            reason = str(exc.__context__ or exc).split("] ")[-1][:160]
+            found = _ERRNO.search(str(exc))
+            reason = found.group(1).strip() if found else exc.__class__.__name__
             raise HttpFailure("connection", f"cannot connect to {url}: {reason}; is the service "
                                             "(or its container) running?") from None
         except requests.exceptions.RequestException as exc:

@@ -7,8 +7,9 @@ Private to this collection. ``call`` sends one request through the run's
 client and returns the reply when its status is expected; otherwise it
 raises ``Fail`` with the failure code a person can act on: a decode that
 crashed with "illegal memory access" is the cuda-python hazard, a 503 that
-outlived every retry is ``unavailable``, no answer is ``connection`` or
-``timeout``.
+outlived every retry is ``unavailable``, a 502/504 from Spark Control (its
+back end does not answer) is ``service_down``, no answer is ``connection``
+or ``timeout``.
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def call(settings: Settings, method: str, url: str, *, expect: tuple[int, ...] =
     if reply.status == 503 and reply.exhausted:
         raise Fail("unavailable", f"{method} {url} still answered 503 after {reply.attempts} tries over "
                                   f"{reply.seconds:.1f} s (Retry-After honoured): {error}", **details)
+    if reply.status in (502, 504):
+        raise Fail("service_down", f"{method} {url} answered {reply.status}: the service behind it does not "
+                                   f"answer ({error}); is its container running?", **details)
     if reply.status >= 500 and any(marker in error.lower() for marker in _CRASH_MARKERS):
         raise Fail("decoder_crash", CUDA_HAZARD.format(error=error), **details)
     raise Fail("http_error", f"{method} {url} answered {reply.status}: {error}", **details)

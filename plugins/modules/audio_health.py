@@ -38,7 +38,7 @@ description:
   - "Transport: one HTTP session per run. A 503 is retried with exponential backoff that waits at least what
     C(Retry-After) asks, bounded by O(retries) and O(retry_max_time). Timeouts and connection errors are
     reported per probe, never as tracebacks."
-  - The module changes nothing, so it reports RV(ignore:changed=false) and runs in check mode too.
+  - The module changes nothing, so it reports C(changed=false) and runs in check mode too.
 author:
   - Spark Control team
 extends_documentation_fragment:

@@ -220,3 +220,10 @@ def test_result_is_json_serialisable():
     with ScriptedServer(healthy_routes()) as srv:
         result = run(settings(srv.url), ALL)
     json.dumps(result)
+
+
+def test_bad_gateway_from_spark_control_is_service_down():
+    gateway = Reply(502, {"error": {"message": "upstream http://127.0.0.1:8880/v1/audio/speech did not answer"}})
+    result, _ = run_with(**{"POST /v1/audio/speech": gateway})
+    assert result["failures"] == {"tts:af_heart": "service_down"}
+    assert "is its container running?" in probe(result, "tts:af_heart")["message"]

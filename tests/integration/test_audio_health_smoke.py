@@ -1,0 +1,55 @@
+"""audio_smoke.yml for real against the bench: a user's recording passes with a
+readable summary; a tone or silence is refused with a clear message before any
+audio is sent."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+
+
+def smoke(*extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run([ANSIBLE_PLAYBOOK, "-i", "tests/bench/inventory.yml", "playbooks/audio_smoke.yml", *extra],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+    return path
+
+
+def test_own_recording_passes_with_a_summary(bench_urls, tmp_path):
+    recording = tmp_path / "standup.wav"
+    shutil.copy(REPO / "files/audio/single_speaker.wav", recording)
+    reference = (REPO / "files/audio/single_speaker.txt").read_text().strip()
+    done = smoke("-e", f"audio_file={recording}", "-e", f"audio_text={reference}")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "spark2: HEALTHY" in done.stdout
+    assert "ok   stt:standup" in done.stdout and "ok   diarization" in done.stdout
+
+
+@pytest.mark.parametrize("kind, samples, words", [
+    ("tone", 0.5 * np.sin(2 * np.pi * 440 * np.arange(48000) / 16000), "it is a tone"),
+    ("silence", np.zeros(48000), "it is silence"),
+])
+def test_non_speech_is_refused_before_sending(bench_urls, tmp_path, kind, samples, words):
+    path = write_wav(tmp_path / f"{kind}.wav", samples)
+    done = smoke("-e", f"audio_file={path}")
+    assert done.returncode != 0
+    assert f"refusing {path}: {words}" in done.stdout, done.stdout[-4000:]
+    assert "skip the decoder paths" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
