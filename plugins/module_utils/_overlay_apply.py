@@ -69,6 +69,7 @@ class Settings:
     restart: bool = True
     stop_timeout: int = 10
     ready_url: str | None = None
+    original_ready_url: str | None = None  # the server without overlay; default ready_url
     ready_timeout: float = 300.0
     verify: Verify | None = None
     backup_dir: str = "/var/lib/spark_control/overlay-backups"
@@ -109,9 +110,14 @@ class _Run:
             return f"container exited with code {state.get('ExitCode')}"
         return None
 
-    def _wait(self) -> ReadyResult:
-        if self.s.ready_url:
-            return wait_ready(self.s.ready_url, self.s.ready_timeout, alive=self._dead)
+    def _url_for(self, with_overlay: bool) -> str | None:
+        """The readiness URL of the server the container runs now: the
+        overlay's, or the original server's (which may lack /health/ready)."""
+        return self.s.ready_url if with_overlay else (self.s.original_ready_url or self.s.ready_url)
+
+    def _wait(self, url: str | None) -> ReadyResult:
+        if url:
+            return wait_ready(url, self.s.ready_timeout, alive=self._dead)
         # No readiness endpoint: the least we can check is that it keeps running.
         start = time.monotonic()
         while time.monotonic() - start < min(3.0, self.s.ready_timeout):
@@ -145,7 +151,7 @@ class _Run:
         failure = None
         try:
             self._restart()
-            ready = self._wait()
+            ready = self._wait(self._url_for(step.manifest_after is not None))
             self.result["ready"] = ready.as_dict()
             if not ready.ready:
                 failure = f"did not become ready: {ready.detail}"
@@ -158,13 +164,28 @@ class _Run:
         if failure:
             self._roll_back(step, failure)
 
+    def _restore_previous(self, back: Plan) -> None:
+        """Write back the previous files and restart on them."""
+        if self._dead() is None:
+            self._commit(back)
+            self.container.restart(timeout=self.s.stop_timeout)
+            return
+        # The failed start left the container stopped. Files can be written
+        # into a stopped container, but deleting the ones the change added
+        # takes an exec, which needs it running: start the previous code,
+        # delete, and restart once more so it never runs next to them.
+        write_entries(self.container, self.s.dest, back.writes())
+        self.container.restart(timeout=self.s.stop_timeout)
+        if back.removals():
+            remove_names(self.container, self.s.dest, back.removals())
+            self.container.restart(timeout=self.s.stop_timeout)
+
     def _roll_back(self, step: Plan, failure: str) -> None:
         logs = log_tail(self.container, self.s.log_lines, since=self.restarted_at)
         what = "the overlay" if self.s.state == "present" else "the restored originals"
         try:
-            self._commit(step.rollback())
-            self.container.restart(timeout=self.s.stop_timeout)
-            again = self._wait()
+            self._restore_previous(step.rollback())
+            again = self._wait(self._url_for(step.manifest_before is not None))
             after = (f"The previous files were put back and the service is ready again ({again.seconds}s)."
                      if again.ready else
                      f"The previous files were put back, but the service did NOT come back: {again.detail}. "
@@ -226,7 +247,7 @@ class _Run:
 
     def _check_current(self) -> None:
         """Nothing to change, but the caller asked for a speech check anyway."""
-        ready = self._wait()
+        ready = self._wait(self._url_for(self.s.state == "present"))
         self.result["ready"] = ready.as_dict()
         failure = f"is not ready: {ready.detail}" if not ready.ready else self._verify()
         if failure:

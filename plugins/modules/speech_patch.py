@@ -133,9 +133,16 @@ options:
     description:
       - URL (as seen from the managed host) that answers HTTP 200 once the service is ready, such as
         C(http://127.0.0.1:8010/health/ready). Polled after a restart until O(ready_timeout).
+      - Used whenever the container runs the overlay (after applying it, and after a rollback to an earlier
+        overlay). See O(original_ready_url) for the server without the overlay.
       - Without it, the module only checks that the container keeps running for a few seconds.
-      - With O(state=absent) give an endpoint the original server has (the stock server has no
-        C(/health/ready)).
+    type: str
+  original_ready_url:
+    description:
+      - Readiness URL of the container's original server, used after O(state=absent) and after a rollback to
+        files that carried no overlay manifest. The stock C(parakeet-asr) server has no C(/health/ready);
+        point this at its C(/health).
+      - Default is O(ready_url).
     type: str
   ready_timeout:
     description:
@@ -216,6 +223,7 @@ EXAMPLES = r"""
     src: parakeet_patches/
     dest: /app
     ready_url: http://127.0.0.1:8010/health/ready
+    original_ready_url: http://127.0.0.1:8010/health  # the stock server, in case of a rollback to it
     ready_timeout: 600
     verify:
       url: http://127.0.0.1:8010/v1/audio/transcriptions
@@ -244,7 +252,7 @@ EXAMPLES = r"""
   spark_control.audio.speech_patch:
     container: parakeet-asr
     state: absent
-    ready_url: http://127.0.0.1:8010/health
+    original_ready_url: http://127.0.0.1:8010/health
 """
 
 RETURN = r"""
@@ -362,6 +370,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "restart": {"type": "bool", "default": True},
     "stop_timeout": {"type": "int", "default": 10},
     "ready_url": {"type": "str"},
+    "original_ready_url": {"type": "str"},
     "ready_timeout": {"type": "int", "default": 300},
     "verify": {
         "type": "dict",
@@ -440,7 +449,7 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff_mode: bool) -> 
         container=params["container"], dest=_dest(params), state=params["state"], files=files,
         version=params["version"], owner_id=params["owner_id"], group_id=params["group_id"],
         mode=_mode(params["mode"]), restart=params["restart"], stop_timeout=params["stop_timeout"],
-        ready_url=params["ready_url"], ready_timeout=params["ready_timeout"], verify=_verify(params),
+        ready_url=params["ready_url"], original_ready_url=params["original_ready_url"], ready_timeout=params["ready_timeout"], verify=_verify(params),
         backup_dir=params["backup_dir"], log_lines=params["log_lines"], check_mode=check_mode,
         diff_mode=diff_mode, max_diff_size=params["_max_diff_size"],
     )

@@ -5,7 +5,8 @@ calls speech_patch uses (get_archive / put_archive / exec_run rm / restart /
 logs), real tar streams included. ``FakeService`` is a real HTTP server on
 127.0.0.1 whose behaviour follows the content of the container's main.py at
 its last restart: ``BROKEN`` in it makes the container exit, ``GARBLE``
-makes transcripts wrong, anything else serves the reference text.
+makes transcripts wrong, anything else serves the reference text; ``stock``
+in it means the original server, which has no /health/ready.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
 REFERENCE = "Good morning everyone. The quarterly report is ready."
 IMAGE = "sha256:" + "ab" * 32
@@ -90,6 +91,8 @@ class FakeContainer:
 
     def exec_run(self, cmd, user: str = ""):
         self.calls.append("exec " + " ".join(cmd))
+        if not self.attrs["State"]["Running"]:  # as the engine: exec needs a running container
+            raise APIError(f"409 Client Error: Conflict: container {self.id} is not running")
         assert cmd[:3] == ["rm", "-f", "--"]
         for path in cmd[3:]:
             self.files.pop(posixpath.basename(path), None)
@@ -106,6 +109,7 @@ class FakeContainer:
         self.log += b"Traceback: deliberately broken\n" if broken else b"restarted fine\n"
         if self.service:
             self.service.mode = "down" if broken else ("garble" if b"GARBLE" in main else "ok")
+            self.service.stock = b"stock" in main
 
     def reload(self) -> None:
         self.calls.append("reload")
@@ -133,6 +137,7 @@ class FakeService:
 
     def __init__(self) -> None:
         self.mode = "ok"  # ok | garble | down
+        self.stock = False  # the stock server has no /health/ready (404)
         self.transcriptions = 0
         service = self
 
@@ -149,6 +154,9 @@ class FakeService:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
+                if service.stock and self.path == "/health/ready":
+                    self._send(404, {"detail": "Not Found"})
+                    return
                 ready = service.mode != "down"
                 self._send(200 if ready else 503, {"ready": ready})
 

@@ -86,7 +86,11 @@ def test_broken_overlay_is_rolled_back_with_log_tail(tmp_path, service, box):
     assert "deliberately broken" in message and "deliberately broken" in result["log_tail"]
     assert result["rolled_back"] and result["status"] == "rolled_back"
     assert box.files == good  # previous overlay, its manifest, no extra.py
-    assert box.restarts == 3 and service.mode == "ok"
+    # apply, broken start, then the rollback: the crashed container must run
+    # again before extra.py can be deleted (exec), and restarts once more after.
+    assert box.restarts == 4 and service.mode == "ok"
+    calls = [c for c in box.calls if c != "reload"]
+    assert calls[-4:] == ["put_archive /app", "restart", "exec rm -f -- /app/extra.py", "restart"]
 
 
 def test_failed_verification_is_rolled_back(tmp_path, service, box):
@@ -95,6 +99,7 @@ def test_failed_verification_is_rolled_back(tmp_path, service, box):
         run(FakeClient(box), settings(tmp_path, service, files=garbled))
     assert box.files["main.py"]["data"] == STOCK and MANIFEST_NAME not in box.files
     assert service.mode == "ok"
+    assert box.restarts == 2  # still running after the failed check: one restart puts it back
 
 
 def test_absent_restores_originals_and_is_then_idempotent(tmp_path, service, box):
@@ -169,3 +174,20 @@ def test_container_problems_are_clear(tmp_path, service, box):
         run(FakeClient(stopped), settings(tmp_path, service))
     with pytest.raises(ArchiveError, match="/srv does not exist"):
         run(FakeClient(box), settings(tmp_path, service, dest="/srv"))
+
+
+def test_rollback_to_the_stock_server_waits_on_its_own_endpoint(tmp_path, service, box):
+    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644)]
+    urls = dict(ready_url=service.url + "/health/ready", original_ready_url=service.url + "/health")
+    with pytest.raises(OverlayFailure, match="service is ready again") as failure:
+        run(FakeClient(box), settings(tmp_path, service, files=broken, **urls))
+    assert failure.value.result["rollback_ready"]["url"].endswith("/health")
+    assert box.files["main.py"]["data"] == STOCK
+
+
+def test_rollback_without_original_ready_url_reports_the_service_down(tmp_path, service, box):
+    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644)]
+    with pytest.raises(OverlayFailure, match="did NOT come back: not ready after 1s; last answer: HTTP 404"):
+        run(FakeClient(box), settings(tmp_path, service, files=broken, ready_url=service.url + "/health/ready",
+                                      ready_timeout=1))
+    assert box.files["main.py"]["data"] == STOCK  # the files are back even so
