@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Debian packages the bench and the tests need on the host (root on Debian).
-#   debootstrap: builds the bench base image
-#   shellcheck:  ansible-test sanity's shell check
-#   systemd:     systemd-analyze verifies the deep-health units
+# Debian packages the bench and the tests need on the host (root on Debian):
+# debootstrap builds the bench base image, ShellCheck serves ansible-test's
+# shell check, and systemd-analyze verifies the deep-health units.
 set -euo pipefail
 need=()
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)

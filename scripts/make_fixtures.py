@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Make the real-speech fixtures in files/audio/.
 
 Runs inside the kokoro bench image (Piper + espeak-ng): scripts/make-fixtures.sh.
@@ -79,7 +78,7 @@ def main() -> None:
         pieces += [audio, gap]
         t += len(audio) / RATE + GAP
     write("two_speakers.wav", np.concatenate(pieces))
-    (OUT / "two_speakers.txt").write_text(" ".join(text for _, text in CONVERSATION) + "\n")
+    (OUT / "two_speakers.txt").write_text(" ".join(text for _speaker, text in CONVERSATION) + "\n")
     (OUT / "two_speakers.json").write_text(json.dumps(
         {"speakers": 2, "voices": {"speaker_a": "piper en_US-joe-medium", "speaker_b": f"espeak-ng {VOICE_B}"},
          "turns": turns}, indent=2) + "\n")

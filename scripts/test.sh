@@ -6,7 +6,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=$repo/.venv/bin
 coll=$repo/.cache/collections/ansible_collections/spark_control/audio
-cd "$repo"
+cd "$repo" || exit 2
 
 failed=()
 stage() {
