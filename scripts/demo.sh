@@ -19,14 +19,8 @@ run() {
     fi
 }
 
-if [ -f playbooks/reapply_patches.yml ]; then
-    run "reapply the parakeet overlay" playbooks/reapply_patches.yml
-fi
-if [ -f playbooks/deep_health.yml ]; then
-    run "deep health check" playbooks/deep_health.yml
-else
-    run "real-speech smoke test" tests/bench/playbooks/smoke.yml
-fi
+run "reapply the parakeet overlay" playbooks/reapply_patches.yml
+run "deep health check (every probe, real speech)" playbooks/deep_health.yml
 
 printf '\n==== demo summary ====\n'
 printf '%s\n' "${results[@]}"
