@@ -104,12 +104,12 @@ def _boot(engine, worker: DecodeWorker, ready: Readiness, retry: float) -> None:
         ready.set("failed", f"model load failed: {type(exc).__name__}: {exc}")
         return
     ready.loaded = True
+    ready.set("warming", "warm-up decode of real speech")
     while True:
-        ready.set("warming", "warm-up decode of real speech")
         try:
             text = worker.run_sync(lambda: _warm_up(engine))
         except Exception as exc:  # noqa: BLE001 - retried, and reported by /health/ready
-            ready.set("warming", f"warm-up failed: {type(exc).__name__}: {exc}")
+            ready.set("warming", f"warm-up failed: {type(exc).__name__}: {exc}; retrying in {retry:g} s")
             if engine.is_fatal(exc):
                 ready.set("failed", f"warm-up crashed the decoder: {exc}; fix the cause and restart the container")
                 return
