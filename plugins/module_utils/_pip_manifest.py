@@ -8,7 +8,8 @@ container; the manifest (``<manifest_dir>/<container>.json``) remembers them
 so they can be installed again, identically, after the container is
 recreated. It records, per requested package, the requirement as given and
 the version that got installed, plus the exact versions of the dependencies
-that came with them (``resolved``) and the pins in force at the time.
+that came with them (``resolved``), the pins in force at the time, and the
+index options used (``sources``: a reinstall uses them unless given others).
 Writes are atomic (temp file + rename) under a lock file.
 """
 from __future__ import annotations
@@ -48,16 +49,20 @@ def load(path: str) -> dict[str, Any] | None:
 
 
 def merged(current: dict[str, Any] | None, container: str, requested: dict[str, tuple[str, str]],
-           resolved: dict[str, str], pins: dict[str, str]) -> dict[str, Any]:
+           resolved: dict[str, str], pins: dict[str, str], sources: dict[str, Any] | None = None) -> dict[str, Any]:
     """The manifest after recording ``requested`` (canonical -> (requirement, version)).
 
-    ``resolved`` holds canonical -> version of everything the run installed.
+    ``resolved`` holds canonical -> version of everything the run installed;
+    ``sources`` the index options it used (kept from before when empty).
     """
-    manifest = {"container": container, "tool": TOOL, "packages": {}, "resolved": {}, "pins": {}}
+    manifest = {"container": container, "tool": TOOL, "packages": {}, "resolved": {}, "pins": {}, "sources": {}}
     if current:
         manifest["packages"] = dict(current.get("packages", {}))
         manifest["resolved"] = dict(current.get("resolved", {}))
+        manifest["sources"] = dict(current.get("sources", {}))
         manifest["updated_at"] = current.get("updated_at")
+    if sources:
+        manifest["sources"] = dict(sources)
     for name, (requirement, version) in requested.items():
         manifest["packages"][name] = {"requirement": requirement, "version": version}
         manifest["resolved"][name] = version
@@ -67,7 +72,7 @@ def merged(current: dict[str, Any] | None, container: str, requested: dict[str, 
 
 
 def same_record(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    keys = ("packages", "resolved", "pins")
+    keys = ("packages", "resolved", "pins", "sources")
     return a is not None and b is not None and all(a.get(k) == b.get(k) for k in keys)
 
 

@@ -50,42 +50,55 @@ class Settings:
     no_build_isolation: set[str] = field(default_factory=set)
     prefer_binary: bool = True
     import_checks: list[str] = field(default_factory=list)
-    index_args: list[str] = field(default_factory=list)
+    sources: dict[str, Any] = field(default_factory=dict)  # where packages come from (see SOURCE_KEYS)
+    retries: int = 2
+    network_timeout: int = 15
     manifest_path: str | None = None
     check_mode: bool = False
     diff: bool = False
 
 
-def index_args(params: dict[str, Any]) -> list[str]:
+SOURCE_KEYS = ("index_url", "extra_index_urls", "find_links", "no_index", "trusted_hosts")
+
+
+def sources_from(params: dict[str, Any]) -> dict[str, Any]:
+    """The package source options that are set (index, extra indexes, find-links...)."""
+    return {key: params[key] for key in SOURCE_KEYS if params.get(key)}
+
+
+def index_args(sources: dict[str, Any], retries: int = 2, network_timeout: int = 15) -> list[str]:
     """pip options for where packages come from and how patiently."""
     args: list[str] = []
-    if params.get("no_index"):
+    if sources.get("no_index"):
         args.append("--no-index")
-    if params.get("index_url"):
-        args += ["--index-url", params["index_url"]]
-    for url in params.get("extra_index_urls") or []:
+    if sources.get("index_url"):
+        args += ["--index-url", sources["index_url"]]
+    for url in sources.get("extra_index_urls") or []:
         args += ["--extra-index-url", url]
-    for location in params.get("find_links") or []:
+    for location in sources.get("find_links") or []:
         args += ["--find-links", location]
-    for host in params.get("trusted_hosts") or []:
+    for host in sources.get("trusted_hosts") or []:
         args += ["--trusted-host", host]
-    args += ["--retries", str(params.get("retries", 2)), "--timeout", str(params.get("network_timeout", 15))]
-    return args
+    return args + ["--retries", str(retries), "--timeout", str(network_timeout)]
 
 
-def _constraint_source(pyc: ContainerPython, settings: Settings) -> tuple[str | None, str | None, list[str]]:
-    """(path, text) of the image's constraint file, and notes."""
+def _constraint_candidates(pyc: ContainerPython, settings: Settings) -> list[str]:
+    """Where the image's constraint file may be: the option, else PIP_CONSTRAINT, else NGC's path."""
     if settings.constraint_file:
-        text = pyc.read_text(settings.constraint_file)
-        if text is None:
-            raise ContainerPipError(f"constraint file {settings.constraint_file} does not exist in container "
-                                    f"{settings.container!r}: fix constraint_file or leave it unset")
-        return settings.constraint_file, text, []
+        return [settings.constraint_file]
     from_env = pyc.environment().get("PIP_CONSTRAINT", "").split()
-    for path in from_env[:1] + [DEFAULT_CONSTRAINT_FILE]:
-        text = pyc.read_text(path)
-        if text is not None:
-            return path, text, []
+    return list(dict.fromkeys(from_env[:1] + [DEFAULT_CONSTRAINT_FILE]))
+
+
+def _constraint_source(files: dict[str, str | None], candidates: list[str],
+                       settings: Settings) -> tuple[str | None, str | None, list[str]]:
+    """(path, text) of the image's constraint file, and notes."""
+    for path in candidates:
+        if files.get(path) is not None:
+            return path, files[path], []
+    if settings.constraint_file:
+        raise ContainerPipError(f"constraint file {settings.constraint_file} does not exist in container "
+                                f"{settings.container!r}: fix constraint_file or leave it unset")
     return None, None, [f"container {settings.container!r} has no pip constraint file (PIP_CONSTRAINT unset and "
                         f"no {DEFAULT_CONSTRAINT_FILE}): only the installed torch family is pinned"]
 
@@ -125,14 +138,17 @@ class Run:
                                        "installed": [], "removed_denied": []}
         self.notes: list[str] = []
         self.after: dict[str, tuple[str, str]] | None = None
+        self.sources: dict[str, Any] = dict(settings.sources)
 
     # -- entry point --------------------------------------------------------
     def execute(self) -> dict[str, Any]:
         s = self.s
-        self.result["pip_version"] = self.pyc.pip_version()
-        installed = self._handle_denied(self.pyc.installed())
+        candidates = _constraint_candidates(self.pyc, s)
+        snapshot = self.pyc.snapshot(candidates)
+        self.result["pip_version"] = snapshot.pip_version
+        installed = self._handle_denied(snapshot.installed)
         requirements, recorded_deps, current_manifest = self._requirements()
-        path, text, notes = _constraint_source(self.pyc, s)
+        path, text, notes = _constraint_source(snapshot.files, candidates, s)
         self.notes += notes
         cset = build(text, path, installed, s.family, recorded_deps)
         self.notes += cset.warnings
@@ -162,6 +178,9 @@ class Run:
             return [], {}, None
         pinned_reqs, deps = manifests.reinstall_plan(current)
         self.result["manifest"] = current
+        if not self.sources:
+            # Repeatable: the same index as when the packages were installed, unless told otherwise.
+            self.sources = dict(current.get("sources") or {})
         return [parse_requirement(r) for r in pinned_reqs], deps, current
 
     def _handle_denied(self, installed: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
@@ -201,7 +220,7 @@ class Run:
             base.append("--prefer-binary")
         if no_isolation:
             base.append("--no-build-isolation")
-        return base + self.s.index_args
+        return base + index_args(self.sources, self.s.retries, self.s.network_timeout)
 
     def _classify(self, output: str, cset: ConstraintSet) -> PipFailure:
         failure = classify(output, self.s.container, cset.pins, self.s.allow_source_build, self.s.no_build_isolation)
@@ -344,7 +363,7 @@ class Run:
                 requested[req.canonical] = (req.text, version)
         resolved = {name: after.get(name, (None, version))[1] for name, version in planned.items()}
         wanted = manifests.merged(current, self.s.container, requested, resolved,
-                                  {cset.names[n]: v for n, v in cset.pins.items()})
+                                  {cset.names[n]: v for n, v in cset.pins.items()}, self.sources)
         if manifests.same_record(current, wanted):
             self.result["manifest"] = current
             return

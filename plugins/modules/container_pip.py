@@ -68,6 +68,8 @@ options:
     description:
       - Install the packages recorded in the container's manifest (under O(manifest_dir)) at their recorded
         versions, with their recorded dependency versions as extra constraints. No manifest means nothing to do.
+      - Without O(index_url), O(extra_index_urls), O(find_links), O(no_index) or O(trusted_hosts), the index options
+        recorded with the packages are used again.
     type: bool
     default: false
   python:
@@ -354,7 +356,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip_names imp
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_policy import DEFAULT_DENY, deny_map
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_report import ReportError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_workflow import (
-    ContainerPipError, Run, Settings, index_args,
+    ContainerPipError, Run, Settings, sources_from,
 )
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
@@ -406,7 +408,9 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Setti
         no_build_isolation=set(params["no_build_isolation"]),
         prefer_binary=params["prefer_binary"],
         import_checks=params["import_checks"],
-        index_args=index_args(params),
+        sources=sources_from(params),
+        retries=params["retries"],
+        network_timeout=params["network_timeout"],
         manifest_path=path_for(params["manifest_dir"], params["container"]) if keep_manifest else None,
         check_mode=check_mode,
         diff=diff,

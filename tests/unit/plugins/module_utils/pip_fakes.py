@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_exec import ExecResult
+from ansible_collections.spark_control.audio.plugins.module_utils._pip_exec import ExecResult, Snapshot
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_names import canonical
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -65,13 +65,15 @@ class FakePython:
         self.dead_urls: dict = {}
         self.calls: list[tuple[list[str], dict | None]] = []
         self.scratch_removed: list[str] = []
+        self.snapshots = 0
 
     # reading
-    def pip_version(self) -> str:
-        return "23.0.1"
+    def snapshot(self, paths: list[str] | None = None) -> Snapshot:
+        self.snapshots += 1
+        return Snapshot("23.0.1", dict(self.table), {p: self.files.get(p) for p in paths or []})
 
     def installed(self) -> dict:
-        return dict(self.table)
+        return self.snapshot().installed
 
     def read_text(self, path: str) -> str | None:
         return self.files.get(path)

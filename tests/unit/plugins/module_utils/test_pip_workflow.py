@@ -9,7 +9,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip_manifest 
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_names import parse_requirement
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_policy import DEFAULT_DENY, deny_map
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_workflow import (
-    ContainerPipError, Run, Settings, index_args,
+    ContainerPipError, Run, Settings, index_args, sources_from,
 )
 
 from pip_fakes import FakePython, pip_output, report
@@ -21,7 +21,7 @@ def settings(tmp_path, *reqs, **overrides) -> Settings:
     base = dict(
         container="parakeet-asr", requirements=[parse_requirement(r) for r in reqs],
         deny=deny_map(DEFAULT_DENY), allow_source_build={"torchaudio"}, no_build_isolation={"torchaudio"},
-        import_checks=["torch"], index_args=["--index-url", "http://127.0.0.1:8570/simple/"],
+        import_checks=["torch"], sources={"index_url": "http://127.0.0.1:8570/simple/"},
         manifest_path=path_for(str(tmp_path), "parakeet-asr"),
     )
     return Settings(**(base | overrides))
@@ -187,12 +187,14 @@ def test_reinstall_pins_recorded_versions_and_dependencies(tmp_path):
     Run(fake, settings(tmp_path, "loose-torch-user>=1")).execute()
     fresh = FakePython()  # the recreated container: back to the image's packages
     loose(fresh)
-    result = Run(fresh, settings(tmp_path, reinstall=True)).execute()
+    result = Run(fresh, settings(tmp_path, reinstall=True, sources={})).execute()
     dry = next(a for a, _ in fresh.calls if "--dry-run" in a)
     assert dry[-1] == "loose-torch-user==1.0.0" and result["changed"]
     constraints = fresh.calls[0][1]["PIP_CONSTRAINT"]
     assert constraints  # written to the scratch folder and used
     assert "bench-helper-lib==2.0.0" in result["constraints"]
+    # No index given to the reinstall: the recorded one is used.
+    assert dry[dry.index("--index-url") + 1] == "http://127.0.0.1:8570/simple/"
     # The manifest is the record, not rewritten by a reinstall.
     assert json.loads(open(result["manifest_path"]).read())["packages"]["loose-torch-user"]["requirement"] == \
         "loose-torch-user>=1"
@@ -217,7 +219,8 @@ def test_no_constraint_file_pins_the_family_and_says_so(tmp_path):
 
 
 def test_index_args():
-    args = index_args({"index_url": "http://i/simple/", "extra_index_urls": ["http://e/"], "find_links": ["/w"],
-                       "no_index": False, "trusted_hosts": ["i"], "retries": 0, "network_timeout": 5})
-    assert args == ["--index-url", "http://i/simple/", "--extra-index-url", "http://e/", "--find-links", "/w",
-                    "--trusted-host", "i", "--retries", "0", "--timeout", "5"]
+    sources = sources_from({"index_url": "http://i/simple/", "extra_index_urls": ["http://e/"], "find_links": ["/w"],
+                            "no_index": False, "trusted_hosts": ["i"], "retries": 0})
+    assert "no_index" not in sources
+    assert index_args(sources, 0, 5) == ["--index-url", "http://i/simple/", "--extra-index-url", "http://e/",
+                                         "--find-links", "/w", "--trusted-host", "i", "--retries", "0", "--timeout", "5"]
