@@ -70,9 +70,14 @@ def bench_urls() -> dict:
     if not all(_answers(f"{u}/health") for u in urls.values()):
         playbook = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "tests/bench/inventory.yml",
                     "tests/bench/playbooks/up.yml"]
-        done = subprocess.run(playbook, cwd=REPO, capture_output=True, text=True, check=False)
+        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+        done = subprocess.run(playbook, cwd=REPO, env=env, capture_output=True, text=True, check=False)
         if done.returncode:
-            pytest.fail(f"could not start the bench:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+            pytest.fail(f"could not start the bench (suffix {SUFFIX!r}, port offset {OFFSET}) with "
+                        f"{' '.join(playbook)}:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+        silent = [u for u in urls.values() if not _answers(f"{u}/health")]
+        if silent:
+            pytest.fail(f"the bench was started but {', '.join(silent)} does not answer /health")
     return urls
 
 
