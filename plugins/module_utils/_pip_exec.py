@@ -32,8 +32,8 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip_names imp
 MIN_PIP = (22, 2)  # first pip with `install --dry-run --report`
 
 # One process reads pip's version, every installed distribution (the first
-# one on sys.path wins, as for pip and import) and the wanted files: much
-# quicker than `pip --version` + `pip list` + a read each.
+# one on sys.path wins, as for pip and import) and the wanted files, instead
+# of `pip --version` + `pip list` + a read (bench/container_pip_snapshot.py).
 _SNAPSHOT = (
     "import importlib.metadata as md, json, re, sys\n"
     "sys.path[:] = [p for p in sys.path if p not in ('', '.')]\n"

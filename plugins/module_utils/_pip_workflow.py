@@ -354,16 +354,21 @@ class Run:
         """Write what this run asked for and got into the host-side manifest."""
         after = self.after if self.after is not None else ({} if self.s.check_mode else self.pyc.installed())
         planned = {p.canonical: p.version for p in plan}
+        # Packages this collection put in (now or before) stay ours even once pinned: a torchaudio
+        # installed here is torch family from then on. The image's own packages are never recorded.
+        ours = set(planned) | set((current or {}).get("packages", {})) | set((current or {}).get("resolved", {}))
         requested = {}
         for req in requirements:
-            if req.canonical in cset.pins:
-                continue  # the image's own packages are not ours to record
+            if req.canonical in cset.pins and req.canonical not in ours:
+                continue
             version = after.get(req.canonical, (None, None))[1] or planned.get(req.canonical)
             if version:
                 requested[req.canonical] = (req.text, version)
+        if current is None and not requested:
+            return  # nothing of ours to remember
         resolved = {name: after.get(name, (None, version))[1] for name, version in planned.items()}
-        wanted = manifests.merged(current, self.s.container, requested, resolved,
-                                  {cset.names[n]: v for n, v in cset.pins.items()}, self.sources)
+        image_pins = {cset.names[n]: v for n, v in cset.pins.items() if n not in ours}
+        wanted = manifests.merged(current, self.s.container, requested, resolved, image_pins, self.sources)
         if manifests.same_record(current, wanted):
             self.result["manifest"] = current
             return

@@ -62,6 +62,26 @@ def test_second_run_is_no_change(tmp_path):
     assert not again["changed"] and again["plan"] == [] and len(fake.installs()) == 1
 
 
+def test_a_family_package_installed_here_keeps_the_second_run_unchanged(tmp_path):
+    """torchaudio is torch family: once installed it is pinned, yet the manifest must not churn."""
+    fake = FakePython()
+    fake.dry_runs.append(("ok", report(("torchaudio", "2.9.0", True, ["torch==2.9.0a0+145a3a7bda.nv25.10"], SDIST))))
+    fake.install_adds = {"torchaudio": ("torchaudio", "2.9.0")}
+    first = Run(fake, settings(tmp_path, "torchaudio")).execute()
+    assert first["changed"] and "torchaudio" not in first["manifest"]["pins"]
+    fake.dry_runs.append(("ok", report()))
+    second = Run(fake, settings(tmp_path, "torchaudio")).execute()
+    assert second["pinned"]["torchaudio"] == "2.9.0"
+    assert not second["changed"] and second["manifest"]["packages"]["torchaudio"]["version"] == "2.9.0"
+
+
+def test_requesting_an_image_package_records_nothing(tmp_path):
+    fake = FakePython()
+    fake.dry_runs.append(("ok", report()))
+    result = Run(fake, settings(tmp_path, "torch")).execute()
+    assert not result["changed"] and load(result["manifest_path"]) is None
+
+
 def test_check_mode_resolves_but_installs_and_records_nothing(tmp_path):
     fake = FakePython()
     loose(fake)
