@@ -67,13 +67,20 @@ def sniff(data: bytes) -> str:
                      "not_audio")
 
 
+def _streamed(size: int) -> bool:
+    """Streaming writers (espeak-ng --stdout: 0x7FFFF000, ffmpeg to a pipe:
+    0xFFFFFFFF, some recorders: 0) cannot know the length up front and put a
+    placeholder in the data chunk size; such a file is not truncated."""
+    return size in (0, 0xFFFFFFFF) or size >= 0x7FFF0000
+
+
 def _check_wav_complete(data: bytes) -> None:
     """A RIFF data chunk shorter than its header says is a truncated upload."""
     pos = 12
     while pos + 8 <= len(data):
         chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
         if chunk == b"data":
-            if size != 0xFFFFFFFF and pos + 8 + size > len(data):   # 0xFFFFFFFF: streamed WAV, size unknown
+            if not _streamed(size) and pos + 8 + size > len(data):
                 raise AudioError(400, f"truncated WAV: the data chunk declares {size} bytes but only "
                                  f"{len(data) - pos - 8} are present; upload the complete file", "truncated")
             return

@@ -137,3 +137,22 @@ def bench_fault(docker_client):
     yield put
     for container in touched:
         put(container, None)
+
+
+def _bench_playbook(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "tests/bench/inventory.yml",
+                           *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def overlay_applied(bench_urls, docker_client):
+    """The bench's parakeet-asr runs the overlay (via reapply_patches.yml, as in
+    production) for one test module; afterwards the container is recreated
+    from its image, so the next module meets the stock server again."""
+    done = _bench_playbook("playbooks/reapply_patches.yml")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    yield bench_urls
+    docker_client.containers.get("parakeet-asr" + SUFFIX).remove(force=True)
+    done = _bench_playbook("tests/bench/playbooks/up.yml")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import SUFFIX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,14 +27,6 @@ def playbook(*args: str, **popen) -> subprocess.Popen:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
     return subprocess.Popen([str(BIN / "ansible-playbook"), "-i", "tests/bench/inventory.yml", *args], cwd=REPO,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
-
-
-@pytest.fixture(scope="module")
-def overlay_applied(bench_urls):
-    done = playbook("playbooks/reapply_patches.yml")
-    out, _ = done.communicate(timeout=900)
-    assert done.returncode == 0, out[-3000:]
-    return bench_urls
 
 
 def parse_time(stamp: str) -> float:

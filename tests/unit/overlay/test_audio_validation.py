@@ -43,6 +43,17 @@ def test_truncated_wav(tone):
     assert "declares" in str(err)
 
 
+@pytest.mark.parametrize("placeholder", [0x7FFFF000, 0xFFFFFFFF])
+def test_streamed_wav_with_placeholder_length_is_decoded(tone, placeholder):
+    """espeak-ng --stdout and ffmpeg pipes cannot know the length up front."""
+    data = bytearray(wav_bytes(tone))
+    at = data.index(b"data") + 4
+    data[at:at + 4] = placeholder.to_bytes(4, "little")
+    data[4:8] = (placeholder - 36 & 0xFFFFFFFF).to_bytes(4, "little")
+    audio = asr_audio.decode(bytes(data), 600)
+    assert abs(len(audio.samples) - len(tone)) < 16
+
+
 def test_wav_header_only():
     err = refused(wav_bytes(np.zeros(1600, dtype=np.float32))[:44])
     assert err.status == 400 and err.code in ("truncated", "empty_audio")
