@@ -126,6 +126,10 @@ def summary(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
         llm = result.get("llm_model")
         lines.append(f"{host}: {'HEALTHY' if not failed else 'UNHEALTHY'} ({len(probes) - len(failed)}/{len(probes)} "
                      f"probes passed{', LLM ' + str(llm) if llm else ''})")
+        if result.get("remediated"):
+            first = ", ".join(f"{name}: {code}" for name, code in sorted((result.get("first_failures") or {}).items()))
+            lines.append(f"  remediated: the first run failed ({first or 'unknown'}); the overlay was reapplied "
+                         f"and the probes below are from the second run")
         for probe in probes:
             mark = "ok  " if probe.get("ok") else "FAIL"
             extra = "" if probe.get("ok") else f" [{probe.get('failure')}] {probe.get('message')}"

@@ -48,6 +48,16 @@ def liveness(settings: Settings) -> dict[str, Any]:
     return {"services": services}
 
 
+def voice_ids(body: Any) -> list[str]:
+    """Voice names from a /v1/audio/voices answer: Kokoro-FastAPI lists plain
+    names; some releases list {"id": ..., "name": ...} objects."""
+    voices = body.get("voices") if isinstance(body, dict) else None
+    if not isinstance(voices, list):
+        return []
+    ids = [v.get("id") or v.get("name") if isinstance(v, dict) else v for v in voices]
+    return [v for v in ids if isinstance(v, str) and v]
+
+
 def catalogue(settings: Settings) -> dict[str, Any]:
     """Spark Control lists the STT model and every voice; the LLM in use is reported."""
     details: dict[str, Any] = {}
@@ -66,7 +76,7 @@ def catalogue(settings: Settings) -> dict[str, Any]:
         body = json_body(call(settings, "GET", stt_models), stt_models)
         ids = [m.get("id") for m in body.get("data", []) if isinstance(m, dict)] if isinstance(body, dict) else []
         voices = json_body(call(settings, "GET", voices_url), voices_url)
-        ids += list(voices.get("voices", [])) if isinstance(voices, dict) else []
+        ids += voice_ids(voices)
         source = f"{stt_models} and {voices_url}"
     details["models"] = ids
     missing = [m for m in [settings.stt_model, *settings.voices] if m not in ids]

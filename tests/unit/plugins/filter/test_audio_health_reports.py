@@ -54,6 +54,14 @@ def test_summary_and_verdict():
     assert F["audio_health_healthy"]({}) is False
 
 
+def test_summary_says_when_a_host_was_remediated():
+    fixed = dict(HEALTHY, remediated=True, first_failures={"overlay": "overlay_missing", "diarization": "x"})
+    lines = F["audio_health_summary"]({"spark2": fixed})
+    assert lines[1] == ("  remediated: the first run failed (diarization: x, overlay: overlay_missing); the overlay "
+                        "was reapplied and the probes below are from the second run")
+    assert not any("remediated" in line for line in F["audio_health_summary"]({"spark2": HEALTHY}))
+
+
 def test_wrong_input_is_a_clear_error():
     with pytest.raises(AnsibleFilterError, match="mapping of host name"):
         F["audio_health_junit"]([HEALTHY])

@@ -198,8 +198,10 @@ def test_input_guard_refuses_silence_and_sends_nothing():
     assert "refusing /tmp/quiet.wav: it is silence" in message and "skip the decoder" in message
 
 
-def test_direct_mode_uses_the_services_urls():
-    tts_routes = healthy_routes() | {"GET /v1/audio/voices": Reply(200, {"voices": ["af_heart"]})}
+@pytest.mark.parametrize("voices", [["af_heart"], [{"id": "af_heart", "name": "Heart"}]],
+                         ids=["names", "objects"])
+def test_direct_mode_uses_the_services_urls(voices):
+    tts_routes = healthy_routes() | {"GET /v1/audio/voices": Reply(200, {"voices": voices})}
     with ScriptedServer(healthy_routes()) as stt, ScriptedServer(tts_routes) as tts:
         result = run(settings(None, control_url=None, stt_url=stt.url, tts_url=tts.url, via="direct",
                               voices=["af_heart"]), ["catalogue", "tts"])
