@@ -192,6 +192,9 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:12]
         record = {"event": "transcription", "id": rid, "audio_s": None, "queue_wait_ms": None,
                   "decode_ms": None, "status": None, "outcome": None}
+        # Wall-clock start/end (epoch s) let operators line requests up across
+        # hosts and logs; durations come from the monotonic clock.
+        record["start"] = round(time.time(), 3)
         started = time.monotonic()
         try:
             response = await _transcribe(request, record)
@@ -210,8 +213,9 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
             record["outcome"] = "error"
         record["status"] = response.status_code
         record["total_ms"] = round((time.monotonic() - started) * 1000, 1)
+        record["end"] = round(record["start"] + record["total_ms"] / 1000, 3)
         response.headers["X-Request-Id"] = rid
-        timing = [f"{k.split('_')[0]};dur={record[k]}" for k in ("queue_wait_ms", "decode_ms") if record[k] is not None]
+        timing = [f"{k.split('_', maxsplit=1)[0]};dur={record[k]}" for k in ("queue_wait_ms", "decode_ms") if record[k] is not None]
         if timing:
             response.headers["Server-Timing"] = ", ".join(timing)
         request_log.info(json.dumps(record, separators=(",", ":")))

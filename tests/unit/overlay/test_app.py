@@ -94,6 +94,7 @@ def test_transcription_json_and_request_log(client, speech, caplog):
     line = json.loads([rec.getMessage() for rec in caplog.records if rec.name == "parakeet.requests"][-1])
     assert line["id"] == r.headers["X-Request-Id"] and line["audio_s"] == 1.0 and line["status"] == 200
     assert line["outcome"] == "ok" and line["queue_wait_ms"] >= 0 and line["decode_ms"] >= 0
+    assert line["end"] == pytest.approx(line["start"] + line["total_ms"] / 1000, abs=0.002)
 
 
 def test_diarized_answer_shape(client, speech):
