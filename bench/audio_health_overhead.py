@@ -12,6 +12,7 @@ Run against a bench with the overlay applied (SPARK_BENCH_PORT_OFFSET picks it):
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
@@ -21,9 +22,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-try:
-    import ansible_collections.spark_control.audio  # noqa: F401
-except ImportError:
+# Run from a checkout, the collection is importable through the Makefile's link.
+if importlib.util.find_spec("ansible_collections") is None:
     sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -75,7 +75,7 @@ def module_round() -> tuple[float, float, list]:
     module.HttpClient = RecordingClient
     try:
         start = time.perf_counter()
-        settings, probes, _ = settings_from(params())
+        settings, probes, _unused = settings_from(params())
         result = run(settings, probes)
         total = time.perf_counter() - start
     finally:
@@ -103,7 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    _, _, previous = module_round()  # warm-up: model caches, VAD model load, imports
+    _unused, _unused, previous = module_round()  # warm-up: model caches, VAD model load, imports
     rows = []
     for index in range(args.rounds):
         if index % 2 == 0:

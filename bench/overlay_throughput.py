@@ -44,7 +44,7 @@ def run_clients(overlay: support.Overlay, audio: bytes, clients: int, total: int
 
     def client() -> None:
         barrier.wait()
-        for _ in range(per_client):
+        for _unused in range(per_client):
             for _attempt in range(60):
                 reply = overlay.transcribe(audio, timeout=300)
                 with lock:
@@ -59,7 +59,7 @@ def run_clients(overlay: support.Overlay, audio: bytes, clients: int, total: int
                     retries[0] += 1
                 time.sleep(int(reply.headers.get("Retry-After", "1")))
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client) for _unused in range(clients)]
     started = time.monotonic()
     for t in threads:
         t.start()
@@ -102,16 +102,19 @@ def queue_overhead_us(jobs: int = 2000) -> tuple[float, float]:
     """Per-job cost of a no-op through the queue (awaited like a request) vs calling it directly."""
     worker = DecodeWorker(depth=jobs, queue_timeout=60, decode_timeout=60)
 
+    def no_op() -> None:
+        return None
+
     async def through_queue() -> None:
-        for _ in range(jobs):
-            await worker.run(lambda: None)
+        for _unused in range(jobs):
+            await worker.run(no_op)
 
     started = time.perf_counter()
     asyncio.run(through_queue())
     queued = (time.perf_counter() - started) / jobs
     started = time.perf_counter()
-    for _ in range(jobs):
-        (lambda: None)()
+    for _unused in range(jobs):
+        no_op()
     direct = (time.perf_counter() - started) / jobs
     worker.stop()
     return queued * 1e6, direct * 1e6
@@ -123,7 +126,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each runs 1, 4 and 8 clients in turn")
     args = parser.parse_args()
     total = max(8, args.requests - args.requests % 8)
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     # A long queue timeout: on a loaded machine 8 queued decodes can outlast the
     # default 60 s, and this measures throughput, not the timeout policy.
     overlay = support.start(NAME, PORT, {"ASR_QUEUE_DEPTH": "8", "ASR_QUEUE_TIMEOUT": "600"})
@@ -135,7 +138,7 @@ def main() -> int:
         overlay.transcribe(audio)                       # first request outside the timings
         # Interleaved rounds, so a burst of load from elsewhere on the machine
         # hits every configuration alike instead of skewing one of them.
-        rounds = [[run_clients(overlay, audio, n, total) for n in (1, 4, 8)] for _ in range(args.rounds)]
+        rounds = [[run_clients(overlay, audio, n, total) for n in (1, 4, 8)] for _unused in range(args.rounds)]
         runs = [_sum([r[i] for r in rounds]) for i in range(3)]
         handling = _handling_ms(overlay.logs())
     finally:
@@ -160,10 +163,10 @@ def main() -> int:
     markdown = "\n".join([
         "## Overlay server throughput",
         "",
-        f"`bench/overlay_throughput.py`: the parakeet overlay (cpu engine: faster-whisper tiny.en, one decode",
-        f"worker, queue depth 8, queue timeout 600 s) in the bench's parakeet-asr image; every request is `files/audio/single_speaker.wav`",
+        "`bench/overlay_throughput.py`: the parakeet overlay (cpu engine: faster-whisper tiny.en, one decode",
+        "worker, queue depth 8, queue timeout 600 s) in the bench's parakeet-asr image; every request is `files/audio/single_speaker.wav`",
         f"(7.4 s of real speech). Same number of requests per row, in {args.rounds} interleaved rounds; the naive",
-        f"way is one client at a time. The machine is shared with other work, so absolute rates vary between runs.",
+        "way is one client at a time. The machine is shared with other work, so absolute rates vary between runs.",
         f"{machine()}.",
         "",
         *rows,
@@ -180,7 +183,7 @@ def main() -> int:
         f"Queue overhead per request: {queued_us - direct_us:.0f} us in-process (a no-op job awaited through "
         f"DecodeWorker: {queued_us:.0f} us, direct call: {direct_us:.2f} us); in the server, the sequential run's "
         f"median queue wait (Server-Timing) was {runs[0]['queue_wait_ms']:.2f} ms. The corrected ratio cannot see a",
-        f"decode slowed by the handling of waiting requests; that handling (upload, validation, formatting) took",
+        "decode slowed by the handling of waiting requests; that handling (upload, validation, formatting) took",
         f"a median {handling:.1f} ms per request, against seconds of decode.",
     ])
     write_section("overlay-throughput", markdown)

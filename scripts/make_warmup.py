@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Make files/parakeet_patches/warmup.wav: the overlay's warm-up clip.
 
 A short sentence of real speech (Piper, en_US-joe-medium), 16 kHz mono

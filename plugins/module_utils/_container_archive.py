@@ -20,12 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-try:
-    from docker.errors import DockerException, NotFound
-except ImportError:  # reported by _docker_client.connect()
-    DockerException = NotFound = Exception
-
-from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import describe
+from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import (
+    DockerException, NotFound, describe)
 
 SCAN_LIMIT = 64 * 1024 * 1024
 

@@ -26,8 +26,17 @@ try:
     HAS_DOCKER_SDK = True
 except ImportError:  # the host's Python lacks the SDK: reported by connect()
     docker = None
-    APIError = DockerException = NotFound = Exception
     HAS_DOCKER_SDK = False
+
+    # Stand-ins so that except clauses elsewhere stay valid; never raised.
+    class DockerException(Exception):  # type: ignore[no-redef]
+        """docker.errors.DockerException stand-in."""
+
+    class APIError(DockerException):  # type: ignore[no-redef]
+        """docker.errors.APIError stand-in."""
+
+    class NotFound(APIError):  # type: ignore[no-redef]
+        """docker.errors.NotFound stand-in."""
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 

@@ -18,17 +18,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-try:
-    from docker.errors import DockerException
-except ImportError:  # reported by _docker_client.connect()
-    DockerException = Exception
-
 from ansible_collections.spark_control.audio.plugins.module_utils import _overlay_manifest as manifest_lib
 from ansible_collections.spark_control.audio.plugins.module_utils._backup_store import BackupStore
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import (
     ArchiveError, read_dir, remove_names, write_entries)
 from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import (
-    describe, log_tail, running_container)
+    DockerException, describe, log_tail, running_container)
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay_plan import (
     Plan, diffs, overlay_targets, plan)
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay_source import (

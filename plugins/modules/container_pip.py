@@ -207,7 +207,7 @@ seealso:
     description: What the NGC containers ship, including the pip constraint file.
     link: https://docs.nvidia.com/deeplearning/frameworks/pytorch-release-notes/
 author:
-  - Spark Control team
+  - Spark Control team (@spark-control)
 """
 
 EXAMPLES = r"""
@@ -426,8 +426,8 @@ def main() -> None:
     try:
         settings = settings_from(module.params, module.check_mode, module._diff)
         # One pip run may take long (source builds): the SDK's socket timeout must allow it.
-        client = connect(module.params | {"docker_timeout": max(module.params["docker_timeout"],
-                                                                   module.params["pip_timeout"])})
+        timeout = max(module.params["docker_timeout"], module.params["pip_timeout"])
+        client = connect(module.params | {"docker_timeout": timeout})
         container = running_container(client, settings.container)
         result = Run(ContainerPython(client, container, module.params["python"]), settings).execute()
     except RequirementError as exc:

@@ -205,6 +205,20 @@ options:
       - How many lines of the container log to include when a change fails.
     type: int
     default: 40
+  _overlay:
+    description:
+      - Internal, set by the action plugin from O(src) or O(files) (the overlay read on the controller). Do not set.
+    type: list
+    elements: dict
+  _verify_audio:
+    description:
+      - Internal, set by the action plugin (the real-speech clip of O(verify), base64). Do not set.
+    type: str
+  _max_diff_size:
+    description:
+      - Internal, set by the action plugin (largest text file shown in diff mode, bytes). Do not set.
+    type: int
+    default: 104448
 notes:
   - Send audio to one GPU host strictly one request at a time; the module makes at most one transcription
     request per run.
@@ -213,7 +227,7 @@ seealso:
   - module: community.docker.docker_container_copy_into
     description: Copies one file per call; speech_patch handles a whole overlay in one read and one write.
 author:
-  - Spark Control team
+  - Spark Control team (@spark-control)
 """
 
 EXAMPLES = r"""

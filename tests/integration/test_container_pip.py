@@ -50,7 +50,7 @@ def container_pip(args: dict, check: bool = False, diff: bool = False) -> dict:
     cmd = [str(BIN / "ansible"), "localhost", "-m", "spark_control.audio.container_pip", "-a", json.dumps(args),
            "-e", f"ansible_python_interpreter={sys.executable}"]
     cmd += ["--check"] * check + ["--diff"] * diff
-    done = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, check=False)
     try:
         return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
@@ -59,7 +59,7 @@ def container_pip(args: dict, check: bool = False, diff: bool = False) -> dict:
 
 def dexec(container: str, *argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
     flags = [f"--env={k}={v}" for k, v in (env or {}).items()]
-    return subprocess.run(["docker", "exec", *flags, container, *argv], capture_output=True, text=True)
+    return subprocess.run(["docker", "exec", *flags, container, *argv], capture_output=True, text=True, check=False)
 
 
 def freeze(container: str) -> str:
@@ -75,10 +75,10 @@ def versions(container: str) -> dict:
 
 def run_container(name: str, command: list[str] | None = None, env: dict | None = None,
                   overlay: bool = False) -> None:
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
     create = ["docker", "create", "--name", name, "--network", "host", "--label", "spark-bench.member=true"]
     create += [f"--env={k}={v}" for k, v in (env or {}).items()]
-    done = subprocess.run(create + [IMAGE, *(command or [])], capture_output=True, text=True)
+    done = subprocess.run(create + [IMAGE, *(command or [])], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     if overlay:
         tar = io.BytesIO()
@@ -91,7 +91,7 @@ def run_container(name: str, command: list[str] | None = None, env: dict | None 
 
 
 def remove(name: str) -> None:
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
 # -- fixtures --------------------------------------------------------------
@@ -105,7 +105,7 @@ def pip_index() -> str:
         pass
     env = ansible_env() | {"ANSIBLE_STDOUT_CALLBACK": "default"}
     done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "tests/bench/inventory.yml", "tests/bench/pypi/up.yml"],
-                          cwd=REPO, env=env, capture_output=True, text=True)
+                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         pytest.fail(f"could not start the pip test index:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
     return INDEX
@@ -185,7 +185,7 @@ def test_missing_container_and_missing_pip(pip_index):
     gone = container_pip({"container": f"no-such-container{SUFFIX}", "packages": ["x"]})
     assert gone["failed"] and "does not exist" in gone["msg"] and "docker ps -a" in gone["msg"]
     bare = f"pip-bare{SUFFIX}"
-    subprocess.run(["docker", "rm", "-f", bare], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", bare], capture_output=True, check=False)
     subprocess.run(["docker", "run", "-d", "--name", bare, "--network", "none", "spark-bench/base:latest",
                     "sleep", "infinity"], check=True, capture_output=True)
     try:

@@ -24,7 +24,7 @@ def _wav(seconds: float, rate: int = 16000, subtype: str = "PCM_16") -> bytes:
 
 
 def _truncated() -> bytes:
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     return audio[: len(audio) // 3]
 
 
@@ -56,7 +56,7 @@ def test_bad_audio_gets_a_4xx_naming_the_problem(overlay, case):
     ({"language": "fr"}, "unsupported_language"),
 ])
 def test_bad_fields_get_400(overlay, form, code):
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     reply = overlay.transcribe(audio, **form)
     assert reply.status_code == 400 and reply.json()["error"]["code"] == code, reply.text
 
@@ -72,5 +72,5 @@ def test_missing_file_and_wrong_body(overlay):
 
 def test_server_still_serves_after_bad_input(overlay):
     assert overlay.get("/health/ready").status_code == 200
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     assert overlay.transcribe(audio).status_code == 200

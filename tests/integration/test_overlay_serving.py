@@ -35,7 +35,7 @@ def test_overlay_reports_the_live_files(overlay):
 def test_health_models_and_request_log(overlay):
     assert overlay.get("/health").json()["status"] == "ok"
     assert overlay.get("/v1/models").json()["data"][0]["id"] == "parakeet-tdt-0.6b-v2"
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     reply = requests.post(overlay.url + "/v1/audio/transcriptions", files={"file": ("a.wav", audio)},
                           headers={"X-Request-Id": "log-probe-1"}, timeout=120)
     assert reply.headers["X-Request-Id"] == "log-probe-1"
@@ -53,7 +53,7 @@ def test_concurrent_clients_get_answers_or_503_with_retry_after(overlay):
 
     def client(i):
         start.wait()
-        for _ in range(40):                         # bounded: at most 40 tries per client
+        for _unused in range(40):                         # bounded: at most 40 tries per client
             attempts[i] += 1
             reply = overlay.transcribe(audio)
             if first[i] is None:
@@ -71,16 +71,16 @@ def test_concurrent_clients_get_answers_or_503_with_retry_after(overlay):
     for t in threads:
         t.join(timeout=600)
     assert all(f is not None for f in first), first
-    assert {s for s, _ in first} <= {200, 503}, first
-    assert any(s == 503 for s, _ in first), "8 simultaneous clients never filled a queue of 2"
+    assert {s for s, _unused in first} <= {200, 503}, first
+    assert any(s == 503 for s, _unused in first), "8 simultaneous clients never filled a queue of 2"
     assert all(ra and int(ra) >= 1 for s, ra in first if s == 503)
     assert all(f is not None and f[0] == 200 for f in final), final
-    assert all(wer(reference, body["text"]) <= MAX_WER for _, body in final)
+    assert all(wer(reference, body["text"]) <= MAX_WER for _unused, body in final)
     assert overlay.get("/health/ready").status_code == 200
 
 
 def test_fault_fail_503_until(overlay):
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     overlay.write_faults({"fail_503_until": time.time() + 30})
     try:
         reply = overlay.transcribe(audio)
@@ -128,7 +128,7 @@ def test_hazard_real_speech_crashes_where_silence_does_not(hazard):
     sf.write(buf, np.zeros(32000, dtype=np.float32), 16000, format="WAV", subtype="PCM_16")
     silence = hazard.transcribe(buf.getvalue())
     assert silence.status_code == 200 and silence.json() == {"text": ""}
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     crash = hazard.transcribe(audio)
     assert crash.status_code == 500
     assert "CUDA error: an illegal memory access was encountered" in crash.json()["error"]["message"]

@@ -65,7 +65,7 @@ def test_two_speakers_are_diarized_into_two(overlay):
 
 
 def test_one_voice_is_one_speaker(overlay):
-    audio, _ = support.speech("single_speaker")
+    audio, _unused = support.speech("single_speaker")
     body = overlay.transcribe(audio, diarize="true").json()
     assert body["speakers"] == 1 and {s["speaker"] for s in body["segments"]} == {"speaker_0"}
 
@@ -73,10 +73,10 @@ def test_one_voice_is_one_speaker(overlay):
 def _five_voices(overlay) -> bytes:
     """Real speech from five voices: the Piper and espeak voices of the fixtures
     plus three espeak-ng voices rendered inside the container, twice round."""
-    single, _ = support.speech("single_speaker")
-    two, _ = support.speech("two_speakers")
-    a, _ = sf.read(io.BytesIO(single), dtype="float32")
-    b, _ = sf.read(io.BytesIO(two), dtype="float32")
+    single, _unused = support.speech("single_speaker")
+    two, _unused = support.speech("two_speakers")
+    a, _unused = sf.read(io.BytesIO(single), dtype="float32")
+    b, _unused = sf.read(io.BytesIO(two), dtype="float32")
     turns = json.loads((support.AUDIO / "two_speakers.json").read_text())["turns"]
     voices = [a[: int(3.3 * 16000)], b[int(turns[1]["start"] * 16000): int(turns[1]["end"] * 16000)]]
     for voice, line in [("en-gb+m3", "The new diarizer handles four speakers at most."),
@@ -88,7 +88,7 @@ def _five_voices(overlay) -> bytes:
                                 np.arange(len(samples)), samples).astype(np.float32))
     gap = np.zeros(8000, dtype=np.float32)
     pieces = [gap]
-    for _ in range(2):
+    for _unused in range(2):
         for v in voices:
             pieces += [v, gap]
     buf = io.BytesIO()
@@ -126,7 +126,7 @@ def test_any_rate_channels_and_format_is_resampled(overlay, rate, channels, fmt,
     from scipy.signal import resample_poly
 
     audio, reference = support.speech("single_speaker")
-    samples, _ = sf.read(io.BytesIO(audio), dtype="float32")
+    samples, _unused = sf.read(io.BytesIO(audio), dtype="float32")
     converted = resample_poly(samples, rate, 16000) if rate != 16000 else samples
     if channels == 2:
         converted = np.stack([converted, 0.5 * converted], axis=1)

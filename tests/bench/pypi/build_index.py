@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the local test index of container_pip from catalog.toml.
 
 Writes a PEP 503 "simple" index (``<out>/simple/<project>/index.html`` with

@@ -100,8 +100,8 @@ def test_transcription_json_and_request_log(client, speech, caplog):
 def test_diarized_answer_shape(client, speech):
     body = post(client, speech, diarize="true", response_format="verbose_json").json()
     assert body["speakers"] == 2 and body["speaker_limit_reached"] is False
-    assert [(s["speaker"], s["text"]) for s in body["segments"]] == [("speaker_0", "hello there"),
-                                                                    ("speaker_1", "general kenobi")]
+    turns = [(s["speaker"], s["text"]) for s in body["segments"]]
+    assert turns == [("speaker_0", "hello there"), ("speaker_1", "general kenobi")]
     plain = post(client, speech, diarize="true").json()
     assert plain["speakers"] == 2 and plain["segments"][0]["speaker"] == "speaker_0"
 

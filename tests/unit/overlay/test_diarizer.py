@@ -47,8 +47,8 @@ def test_words_are_grouped_into_speaker_segments():
              Word("Bye.", 2.5, 2.8)]
     diar = Diarization([Turn(0, 0.0, 1.0), Turn(1, 1.1, 2.0), Turn(0, 2.4, 3.0)])
     segs = diarizer.speaker_segments(words, [], diar)
-    assert [(s.speaker, s.text) for s in segs] == [("speaker_0", "Hi there."), ("speaker_1", "Hello back."),
-                                                  ("speaker_0", "Bye.")]
+    turns = [(s.speaker, s.text) for s in segs]
+    assert turns == [("speaker_0", "Hi there."), ("speaker_1", "Hello back."), ("speaker_0", "Bye.")]
     assert (segs[1].start, segs[1].end) == (1.2, 1.9)
     assert diarizer.speakers_in(segs) == 2
 

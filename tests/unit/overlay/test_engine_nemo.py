@@ -197,8 +197,8 @@ def test_transcribe_call_and_hypothesis_mapping(nemo):
     assert call["audio"][0] is audio and len(call["audio"]) == 1
     assert (call["batch_size"], call["timestamps"], call["verbose"]) == (1, True, False)
     assert out.text == "Send the report."
-    assert [(w.text, w.start, w.end) for w in out.words] == [("Send", 0.16, 0.4), ("the", 0.4, 0.56),
-                                                           ("report.", 0.56, 1.04)]
+    words = [(w.text, w.start, w.end) for w in out.words]
+    assert words == [("Send", 0.16, 0.4), ("the", 0.4, 0.56), ("report.", 0.56, 1.04)]
     assert [(s.start, s.end, s.text) for s in out.segments] == [(0.16, 1.04, "Send the report.")]
 
 

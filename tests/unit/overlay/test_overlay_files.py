@@ -37,5 +37,5 @@ def test_warmup_clip_is_short_16k_mono_speech():
     info = sf.info(str(PATCHES / "warmup.wav"))
     assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
     assert 2.0 <= info.duration <= 4.0
-    samples, _ = sf.read(str(PATCHES / "warmup.wav"), dtype="float32")
+    samples, _unused = sf.read(str(PATCHES / "warmup.wav"), dtype="float32")
     assert float((samples ** 2).mean()) ** 0.5 > 0.02     # not silence

@@ -59,8 +59,8 @@ def test_folder_and_audio_travel_in_the_arguments_and_are_hidden_from_the_result
 
 
 def test_file_list_resolution(root):
-    action, sent = make_action({"container": "box", "files": ["patches/main.py", {"src": "patches/warmup.wav",
-                                                                                 "name": "w.wav"}]}, root)
+    files = ["patches/main.py", {"src": "patches/warmup.wav", "name": "w.wav"}]
+    action, sent = make_action({"container": "box", "files": files}, root)
     action.run(task_vars={})
     assert [f["name"] for f in sent[0][1]["_overlay"]] == ["main.py", "w.wav"]
 

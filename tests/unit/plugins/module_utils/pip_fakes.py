@@ -129,4 +129,4 @@ class FakePython:
 
     def installs(self) -> list[list[str]]:
         """The pip install calls that were not dry runs."""
-        return [a for a, _ in self.calls if a[0] == "install" and "--dry-run" not in a]
+        return [a for a, _unused in self.calls if a[0] == "install" and "--dry-run" not in a]

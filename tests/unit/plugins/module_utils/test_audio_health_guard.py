@@ -18,7 +18,7 @@ def test_real_speech_fixtures_pass(name):
 
 
 def test_speech_at_another_rate_and_in_stereo_passes():
-    data, _ = fixture("single_speaker")
+    data, _unused = fixture("single_speaker")
     mono = read_wav(data).samples
     upsampled = np.interp(np.arange(int(mono.size * 1.5)) / 1.5, np.arange(mono.size), mono)
     stereo = np.repeat(upsampled[:, None], 2, axis=1).ravel()
@@ -44,13 +44,13 @@ def test_non_speech_is_refused_with_a_reason(audio, kind, words):
 
 
 def test_quiet_speech_is_not_mistaken_for_silence():
-    data, _ = fixture("single_speaker")
+    data, _unused = fixture("single_speaker")
     quiet = wav_bytes(read_wav(data).samples * 0.05)
     assert inspect(quiet).kind == "speech"
 
 
 def test_truncated_wav_is_readable_up_to_its_end():
-    data, _ = fixture("single_speaker")
+    data, _unused = fixture("single_speaker")
     assert read_wav(data[:20000]).duration > 0.5
 
 

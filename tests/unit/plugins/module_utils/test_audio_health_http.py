@@ -103,7 +103,7 @@ def test_token_is_sent_as_bearer_and_requests_are_logged():
 def test_one_session_is_reused():
     with ScriptedServer({"GET /x": Reply(200, {})}) as srv:
         http = HttpClient()
-        for _ in range(3):
+        for _unused in range(3):
             http.request("GET", srv.url + "/x")
     # one keep-alive connection: the server saw every request come from one client port
     assert len(srv.requests) == 3

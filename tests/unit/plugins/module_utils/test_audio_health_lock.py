@@ -20,13 +20,13 @@ def _hold(directory, host, seconds, log):
 
 def test_two_processes_on_one_host_do_not_overlap(tmp_path):
     log = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_hold, args=(str(tmp_path), "spark2", 0.4, log)) for _ in range(2)]
+    procs = [multiprocessing.Process(target=_hold, args=(str(tmp_path), "spark2", 0.4, log)) for _unused in range(2)]
     for proc in procs:
         proc.start()
     for proc in procs:
         proc.join(20)
-    events = sorted((log.get(timeout=5) for _ in range(4)), key=lambda e: e[1])
-    assert [kind for kind, _ in events] == ["start", "end", "start", "end"]
+    events = sorted((log.get(timeout=5) for _unused in range(4)), key=lambda e: e[1])
+    assert [kind for kind, _unused in events] == ["start", "end", "start", "end"]
 
 
 def test_different_hosts_do_not_wait(tmp_path):

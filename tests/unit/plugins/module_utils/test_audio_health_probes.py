@@ -84,15 +84,15 @@ def run_with(**route_overrides):
 
 def test_garbled_transcripts_fail_with_wer_exceeded():
     garbled = " ".join(w[::-1] for w in SINGLE_TEXT.split())
-    result, _ = run_with(**{"POST /v1/audio/transcriptions": [transcript(garbled), transcript(TWO_TEXT),
-                                                              diarized(2), transcript(TTS_TEXT)]})
+    result, _unused = run_with(**{"POST /v1/audio/transcriptions": [transcript(garbled), transcript(TWO_TEXT),
+                                                                    diarized(2), transcript(TTS_TEXT)]})
     assert result["failures"] == {"stt:single_speaker": "wer_exceeded"}
     assert "exceeds 0.25" in probe(result, "stt:single_speaker")["message"]
 
 
 def test_cuda_hazard_is_named():
     crash = Reply(500, {"error": {"message": "CUDA error: an illegal memory access was encountered"}})
-    result, _ = run_with(**{"POST /v1/audio/transcriptions": crash})
+    result, _unused = run_with(**{"POST /v1/audio/transcriptions": crash})
     assert set(result["failures"].values()) == {"decoder_crash"}
     assert "cuda-python" in probe(result, "stt:single_speaker")["message"]
 
@@ -106,34 +106,34 @@ def test_503_storm_is_retried_then_succeeds():
 
 
 def test_endless_503_is_unavailable():
-    result, _ = run_with(**{"POST /v1/audio/speech": Reply(503, {"error": {"message": "busy"}}, {"Retry-After": "0"})})
+    result, _unused = run_with(**{"POST /v1/audio/speech": Reply(503, {"error": {"message": "busy"}}, {"Retry-After": "0"})})
     assert result["failures"] == {"tts:af_heart": "unavailable"}
     assert "after 4 tries" in probe(result, "tts:af_heart")["message"]
 
 
 def test_tts_silence_is_named():
-    result, _ = run_with(**{"POST /v1/audio/speech": Reply(200, silence(4.0))})
+    result, _unused = run_with(**{"POST /v1/audio/speech": Reply(200, silence(4.0))})
     assert result["failures"] == {"tts:af_heart": "tts_silence"}
 
 
 def test_tts_tone_is_not_speech():
-    result, _ = run_with(**{"POST /v1/audio/speech": Reply(200, tone(440, 4.0))})
+    result, _unused = run_with(**{"POST /v1/audio/speech": Reply(200, tone(440, 4.0))})
     assert result["failures"] == {"tts:af_heart": "tts_silence"}
     assert "tone" in probe(result, "tts:af_heart")["message"]
 
 
 def test_tts_implausible_duration():
-    result, _ = run_with(**{"POST /v1/audio/speech": Reply(200, silence(0.6))})
+    result, _unused = run_with(**{"POST /v1/audio/speech": Reply(200, silence(0.6))})
     assert result["failures"] == {"tts:af_heart": "tts_duration"}
 
 
 def test_tts_not_a_wav():
-    result, _ = run_with(**{"POST /v1/audio/speech": Reply(200, b"ID3 mp3 bytes")})
+    result, _unused = run_with(**{"POST /v1/audio/speech": Reply(200, b"ID3 mp3 bytes")})
     assert result["failures"] == {"tts:af_heart": "tts_bad_wav"}
 
 
 def test_overlay_missing_after_recreate():
-    result, _ = run_with(**{"GET /overlay": Reply(404, {"detail": "Not Found"})})
+    result, _unused = run_with(**{"GET /overlay": Reply(404, {"detail": "Not Found"})})
     assert result["failures"] == {"overlay": "overlay_missing"}
     assert probe(result, "overlay")["message"] == ("overlay missing after container recreate: "
                                                    "run reapply_patches.yml")
@@ -141,7 +141,7 @@ def test_overlay_missing_after_recreate():
 
 def test_overlay_drift_names_the_files():
     live = {"main.py": "c" * 64, "extra.py": "d" * 64}
-    result, _ = run_with(**{"GET /overlay": Reply(200, {"version": "old", "files": live})})
+    result, _unused = run_with(**{"GET /overlay": Reply(200, {"version": "old", "files": live})})
     assert result["failures"] == {"overlay": "overlay_drift"}
     details = probe(result, "overlay")["details"]
     assert (details["differ"], details["missing"], details["extra"]) == (["main.py"], ["diarizer.py"], ["extra.py"])
@@ -149,28 +149,28 @@ def test_overlay_drift_names_the_files():
 
 def test_stock_server_has_no_diarization():
     plain = Reply(200, {"text": TWO_TEXT, "segments": [{"id": 0, "start": 0, "end": 1, "text": "x"}]})
-    result, _ = run_with(**{"POST /v1/audio/transcriptions": [transcript(SINGLE_TEXT), transcript(TWO_TEXT), plain,
-                                                              transcript(TTS_TEXT)]})
+    result, _unused = run_with(**{"POST /v1/audio/transcriptions": [transcript(SINGLE_TEXT), transcript(TWO_TEXT), plain,
+                                                                    transcript(TTS_TEXT)]})
     assert result["failures"] == {"diarization": "diarization_unsupported"}
 
 
 @pytest.mark.parametrize("speakers, words", [(1, "expected 2"), (5, "4 at most")])
 def test_wrong_speaker_counts(speakers, words):
-    result, _ = run_with(**{"POST /v1/audio/transcriptions": [transcript(SINGLE_TEXT), transcript(TWO_TEXT),
-                                                              diarized(speakers), transcript(TTS_TEXT)]})
+    result, _unused = run_with(**{"POST /v1/audio/transcriptions": [transcript(SINGLE_TEXT), transcript(TWO_TEXT),
+                                                                    diarized(speakers), transcript(TTS_TEXT)]})
     assert result["failures"] == {"diarization": "wrong_speaker_count"}
     assert words in probe(result, "diarization")["message"]
 
 
 def test_catalogue_missing_voice():
-    result, _ = run_with(**{"GET /v1/models": Reply(200, {"data": [{"id": "parakeet-tdt-0.6b-v2"}]})})
+    result, _unused = run_with(**{"GET /v1/models": Reply(200, {"data": [{"id": "parakeet-tdt-0.6b-v2"}]})})
     assert result["failures"] == {"catalogue": "catalogue_missing"}
     assert "af_heart" in probe(result, "catalogue")["message"]
 
 
 def test_backend_down_per_spark_control_is_service_down():
     status = {"vllm": {"current_model": "m"}, "services": {"tts": {"url": "http://x:8880", "up": False}}}
-    result, _ = run_with(**{"GET /api/status": Reply(200, status)})
+    result, _unused = run_with(**{"GET /api/status": Reply(200, status)})
     assert result["failures"]["liveness"] == "service_down"
     assert "tts" in probe(result, "liveness")["message"]
 
@@ -226,6 +226,6 @@ def test_result_is_json_serialisable():
 
 def test_bad_gateway_from_spark_control_is_service_down():
     gateway = Reply(502, {"error": {"message": "upstream http://127.0.0.1:8880/v1/audio/speech did not answer"}})
-    result, _ = run_with(**{"POST /v1/audio/speech": gateway})
+    result, _unused = run_with(**{"POST /v1/audio/speech": gateway})
     assert result["failures"] == {"tts:af_heart": "service_down"}
     assert "is its container running?" in probe(result, "tts:af_heart")["message"]

@@ -73,7 +73,7 @@ def test_snapshot_reads_pip_packages_and_files():
     snap = box.snapshot(["/etc/pip/constraint.txt", "/nope"])
     assert snap.pip_version == "23.0.1" and snap.installed == {"torch": ("torch", "2.9.0a0+x.nv25.10")}
     assert snap.files == {"/etc/pip/constraint.txt": "torch==1\n", "/nope": None}
-    argv, _ = box.client.api.created[0]
+    argv, _unused = box.client.api.created[0]
     assert argv[:2] == ["python", "-c"] and argv[3:] == ["/etc/pip/constraint.txt", "/nope"]
 
 
@@ -134,7 +134,7 @@ def test_the_snapshot_script_runs_for_real(tmp_path):
     done = subprocess.run([sys.executable, "-c", _pip_exec._SNAPSHOT, str(text), str(tmp_path / "missing")],
                           capture_output=True, text=True, check=True)
     data = json.loads(done.stdout)
-    names = {name.lower() for name, _ in data["dists"]}
+    names = {name.lower() for name, _unused in data["dists"]}
     assert data["pip"] and "pytest" in names and "ansible-core" in names
     assert data["files"] == {str(text): "numpy==2\n", str(tmp_path / "missing"): None}
 

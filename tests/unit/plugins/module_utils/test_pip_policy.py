@@ -74,5 +74,5 @@ def test_pulled_in_by_unknown_target():
 
 def test_denied_installed_lists_present_ones():
     installed = dict(NGC_INSTALLED, **{"cuda-bindings": ("cuda_bindings", "12.9.0")})
-    assert [(n, v) for n, v, _ in denied_installed(installed, DENY)] == [("cuda_bindings", "12.9.0")]
+    assert [(n, v) for n, v, _unused in denied_installed(installed, DENY)] == [("cuda_bindings", "12.9.0")]
     assert denied_installed(NGC_INSTALLED, DENY) == []

@@ -133,7 +133,7 @@ def test_dependency_needing_no_isolation_retries_the_dry_run_without_it(tmp_path
                                     ("torchaudio", "2.9.0", False, ["torch==2.9.0a0+145a3a7bda.nv25.10"], SDIST)))]
     fake.install_adds = {"audio-tools": ("audio-tools", "1.0"), "torchaudio": ("torchaudio", "2.9.0")}
     result = Run(fake, settings(tmp_path, "audio-tools")).execute()
-    dry = [a for a, _ in fake.calls if "--dry-run" in a]
+    dry = [a for a, _unused in fake.calls if "--dry-run" in a]
     assert "--no-build-isolation" not in dry[0] and "--no-build-isolation" in dry[1]
     assert "--no-build-isolation" in fake.installs()[0] and result["build_isolation"] is False
 
@@ -143,7 +143,7 @@ def test_requested_torchaudio_goes_without_isolation_from_the_start(tmp_path):
     fake.dry_runs.append(("ok", report(("torchaudio", "2.9.0", True, ["torch==2.9.0a0+145a3a7bda.nv25.10"], SDIST))))
     fake.install_adds = {"torchaudio": ("torchaudio", "2.9.0")}
     Run(fake, settings(tmp_path, "torchaudio")).execute()
-    assert all("--no-build-isolation" in a for a, _ in fake.calls if a[0] == "install")
+    assert all("--no-build-isolation" in a for a, _unused in fake.calls if a[0] == "install")
 
 
 def test_failed_import_check_rolls_back(tmp_path):
@@ -187,7 +187,7 @@ def test_already_installed_denied_package_fails_or_is_removed(tmp_path):
     assert "pip uninstall -y cuda-python" in str(err.value) and err.value.result["denied_installed"] == ["cuda-python"]
     result = Run(fake, settings(tmp_path, remove_denied=True)).execute()
     assert result["changed"] and result["removed_denied"] == ["cuda-python==12.9.0"]
-    assert "cuda-python" not in fake.table and ["uninstall", "-y", "cuda-python"] in [a for a, _ in fake.calls]
+    assert "cuda-python" not in fake.table and ["uninstall", "-y", "cuda-python"] in [a for a, _unused in fake.calls]
 
 
 def test_check_only_reports_pins_and_fails_on_broken_imports(tmp_path):
@@ -208,7 +208,7 @@ def test_reinstall_pins_recorded_versions_and_dependencies(tmp_path):
     fresh = FakePython()  # the recreated container: back to the image's packages
     loose(fresh)
     result = Run(fresh, settings(tmp_path, reinstall=True, sources={})).execute()
-    dry = next(a for a, _ in fresh.calls if "--dry-run" in a)
+    dry = next(a for a, _unused in fresh.calls if "--dry-run" in a)
     assert dry[-1] == "loose-torch-user==1.0.0" and result["changed"]
     constraints = fresh.calls[0][1]["PIP_CONSTRAINT"]
     assert constraints  # written to the scratch folder and used

@@ -31,8 +31,8 @@ def box(service):
     return FakeContainer({"main.py": STOCK, "requirements.txt": b"fastapi\n"}, service=service)
 
 
-def settings(tmp_path, service, files=OVERLAY, **extra) -> Settings:
-    base = dict(container="parakeet-asr", files=files, backup_dir=str(tmp_path / "backups"),
+def settings(tmp_path, service, files=None, **extra) -> Settings:
+    base = dict(container="parakeet-asr", files=OVERLAY if files is None else files, backup_dir=str(tmp_path / "backups"),
                 ready_url=service.url + "/ready", ready_timeout=5,
                 verify=Verify(service.url + "/v1/audio/transcriptions", b"RIFF", REFERENCE))
     base.update(extra)

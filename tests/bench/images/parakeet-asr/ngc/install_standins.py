@@ -35,8 +35,8 @@ def family() -> list[tuple[str, str, list[str]]]:
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        pin, _, requires = line.partition(";")
-        name, _, version = pin.strip().partition("==")
+        pin, _unused, requires = line.partition(";")
+        name, _unused, version = pin.strip().partition("==")
         out.append((name, version, [r.strip() for r in requires.split(",") if r.strip()]))
     return out
 
@@ -62,8 +62,8 @@ def main() -> int:
             wheelmaker.write_wheel(tmp, name, version, module_files(name, version), requires,
                                    summary=f"NGC {name} stand-in of the spark bench")
         subprocess.run([sys.executable, "-m", "pip", "install", "--no-cache-dir", "--no-index",
-                        "--find-links", tmp, *[f"{n}=={v}" for n, v, _ in members]], check=True)
-    pins = [f"{n}=={v}" for n, v, _ in members]
+                        "--find-links", tmp, *[f"{n}=={v}" for n, v, _unused in members]], check=True)
+    pins = [f"{n}=={v}" for n, v, _unused in members]
     pins += [f"{n}=={metadata.version(n)}" for n in ALSO_PINNED]
     CONSTRAINT.parent.mkdir(parents=True, exist_ok=True)
     CONSTRAINT.write_text(
