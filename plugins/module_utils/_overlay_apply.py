@@ -198,6 +198,7 @@ class _Run:
     def _finish(self, step: Plan, status: str) -> dict[str, Any]:
         self.result["changed"] = step.changed
         self.result["status"] = status
+        self.result["check_mode"] = self.s.check_mode
         self.result["changed_files"] = step.changed_names()
         self.result["files"] = [
             {"name": c.name, "action": c.action,

@@ -289,6 +289,12 @@ files:
   elements: dict
   returned: success
   sample: [{name: main.py, action: update, sha256: 3b1f..., size: 14211}]
+check_mode:
+  description:
+    - Whether this was a check-mode run, in which nothing was written or restarted. Set for a task's own
+      C(check_mode) as well as for C(--check), so reports can say "would be applied".
+  type: bool
+  returned: success
 restarted:
   description: Whether the container was restarted (at most once, plus once more for a rollback).
   type: bool

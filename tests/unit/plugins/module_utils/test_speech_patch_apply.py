@@ -58,6 +58,7 @@ def test_second_run_is_a_no_op_with_one_request(tmp_path, service, box):
     service.transcriptions = 0
     result = run(FakeClient(box), settings(tmp_path, service))
     assert not result["changed"] and result["status"] == "current" and not result["restarted"]
+    assert result["check_mode"] is False
     assert box.calls == ["get_archive /app"]
     assert box.restarts == 1 and service.transcriptions == 0
     assert result["drift"] == []
@@ -66,6 +67,7 @@ def test_second_run_is_a_no_op_with_one_request(tmp_path, service, box):
 def test_check_mode_reports_without_touching_anything(tmp_path, service, box):
     result = run(FakeClient(box), settings(tmp_path, service, check_mode=True, diff_mode=True))
     assert result["changed"] and result["status"] == "applied" and not result["restarted"]
+    assert result["check_mode"] is True
     assert box.calls == ["get_archive /app"] and box.files["main.py"]["data"] == STOCK
     assert not (tmp_path / "backups").exists()
     headers = [d["after_header"] for d in result["diff"]]
