@@ -321,7 +321,7 @@ def import_seconds(module: str, runs: int = 5) -> float:
     """Median time a fresh Python takes to import ``module`` (what every module run pays first)."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = dict(os.environ, PYTHONPATH=str(REPO / ".cache" / "collections"))
-    return med([float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+    return statistics.median([float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                      check=True).stdout) for _run in range(runs)])
 
 
@@ -343,11 +343,7 @@ def engine_seconds(bench: Bench, runs: int = 5) -> float:
         times.append(time.perf_counter() - start)
         if result["status"] != "current":
             raise RuntimeError(f"in-process no-op was {result['status']}")
-    return med(times)
-
-
-def med(values: list[float]) -> float:
-    return statistics.median(values)
+    return statistics.median(times)
 
 
 def main() -> int:
@@ -417,8 +413,8 @@ def main() -> int:
         bench.cleanup()
         shutil.rmtree(work, ignore_errors=True)
 
-    task = {k: med([r["seconds"] for r in v]) for k, v in samples.items()}
-    wall = {k: med([r["wall"] for r in v]) for k, v in samples.items()}
+    task = {k: statistics.median([r["seconds"] for r in v]) for k, v in samples.items()}
+    wall = {k: statistics.median([r["wall"] for r in v]) for k, v in samples.items()}
 
     def ready_s(result: dict) -> float:
         """Seconds of a change run spent waiting for readiness after the restart."""
@@ -426,12 +422,12 @@ def main() -> int:
             return float(result["tasks"][0]["items"][0]["ready"]["seconds"])
         return sum(t["seconds"] for t in result["tasks"] if t["name"] == "wait for ready")
 
-    no_wait = {k: med([r["seconds"] - ready_s(r) for r in samples[k]]) for k in ("sp_change", "naive_change")}
-    waits = {k: med([ready_s(r) for r in samples[k]]) for k in ("sp_change", "naive_change")}
+    no_wait = {k: statistics.median([r["seconds"] - ready_s(r) for r in samples[k]]) for k in ("sp_change", "naive_change")}
+    waits = {k: statistics.median([ready_s(r) for r in samples[k]]) for k in ("sp_change", "naive_change")}
     speedup = task["naive_noop"] / task["sp_noop"]
     round_trips = task["sp_noop"] / task["ping"]
-    scale_task = {n: med([r["seconds"] for r in scaling[n]]) for n in SCALES}
-    scale_wall = {n: med([r["wall"] for r in scaling[n]]) for n in SCALES}
+    scale_task = {n: statistics.median([r["seconds"] for r in scaling[n]]) for n in SCALES}
+    scale_wall = {n: statistics.median([r["wall"] for r in scaling[n]]) for n in SCALES}
     slope = (scale_task[SCALES[-1]] - scale_task[SCALES[0]]) / (SCALES[-1] - SCALES[0])
     met = {"speedup": speedup >= GOAL_SPEEDUP, "round_trip": round_trips <= GOAL_ROUND_TRIPS, "restarts": not problems}
     verdict = "met" if all(met.values()) else "NOT met"

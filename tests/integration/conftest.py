@@ -60,6 +60,12 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _bench_playbook(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "tests/bench/inventory.yml",
+                           *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
 @pytest.fixture(scope="session")
 def bench_urls() -> dict:
     urls = {
@@ -68,13 +74,10 @@ def bench_urls() -> dict:
         "control": f"http://127.0.0.1:{9999 + OFFSET}",
     }
     if not all(_answers(f"{u}/health") for u in urls.values()):
-        playbook = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "tests/bench/inventory.yml",
-                    "tests/bench/playbooks/up.yml"]
-        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-        done = subprocess.run(playbook, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+        done = _bench_playbook("tests/bench/playbooks/up.yml")
         if done.returncode:
             pytest.fail(f"could not start the bench (suffix {SUFFIX!r}, port offset {OFFSET}) with "
-                        f"{' '.join(playbook)}:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+                        f"{' '.join(done.args)}:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
         silent = [u for u in urls.values() if not _answers(f"{u}/health")]
         if silent:
             pytest.fail(f"the bench was started but {', '.join(silent)} does not answer /health")
@@ -137,12 +140,6 @@ def bench_fault(docker_client):
     yield put
     for container in touched:
         put(container, None)
-
-
-def _bench_playbook(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    return subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "tests/bench/inventory.yml",
-                           *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
 @pytest.fixture(scope="module")
