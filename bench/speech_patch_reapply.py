@@ -321,8 +321,9 @@ def import_seconds(module: str, runs: int = 5) -> float:
     """Median time a fresh Python takes to import ``module`` (what every module run pays first)."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = dict(os.environ, PYTHONPATH=str(REPO / ".cache" / "collections"))
-    return statistics.median([float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                                     check=True).stdout) for _run in range(runs)])
+    argv = [sys.executable, "-c", code]
+    return statistics.median([float(subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout)
+                              for _run in range(runs)])
 
 
 def engine_seconds(bench: Bench, runs: int = 5) -> float:
