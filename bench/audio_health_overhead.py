@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import machine, write_section  # noqa: E402
 
-from ansible_collections.spark_control.audio.plugins.module_utils import _http_client  # noqa: E402
-from ansible_collections.spark_control.audio.plugins.module_utils._probe_runner import run  # noqa: E402
+from ansible_collections.spark_control.audio.plugins.module_utils import _http  # noqa: E402
+from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import run  # noqa: E402
 from ansible_collections.spark_control.audio.plugins.modules.audio_health import (  # noqa: E402
     ARGUMENT_SPEC, settings_from)
 
@@ -39,7 +39,7 @@ AUDIO = ROOT / "files" / "audio"
 OVERLAY = ROOT / "files" / "parakeet_patches"
 
 
-class RecordingClient(_http_client.HttpClient):
+class RecordingClient(_http.HttpClient):
     """The module's client, remembering each request so it can be replayed."""
 
     def __init__(self, *args, **kwargs):
@@ -69,7 +69,7 @@ def params() -> dict:
 
 def module_round() -> tuple[float, float, list]:
     """Seconds for the whole module run, seconds its requests spent on the wire, requests sent."""
-    _http_client_cls = _http_client.HttpClient
+    _http_client_cls = _http.HttpClient
     import ansible_collections.spark_control.audio.plugins.modules.audio_health as module
 
     module.HttpClient = RecordingClient

@@ -4,7 +4,7 @@ Before resolving anything, container_pip needs pip's version, every installed
 distribution and the image's constraint file. The naive way runs
 ``pip --version``, ``pip list --format=json`` and ``cat`` through
 ``docker exec``; container_pip runs one small Python script
-(``_pip_exec._SNAPSHOT``). Same run, same container (a fresh one of the
+(``_pip/container.py``, ``_SNAPSHOT``). Same run, same container (a fresh one of the
 bench's parakeet-asr image, NGC-like pip setup), rounds alternating which
 goes first. Each round also checks that both ways see the same packages.
 
@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import machine, write_section  # noqa: E402
 
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_exec import ContainerPython  # noqa: E402
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_names import canonical  # noqa: E402
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython  # noqa: E402
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical  # noqa: E402
 
 IMAGE = "spark-bench/parakeet-asr:latest"
 NAME = f"pip-bench{os.environ.get('SPARK_BENCH_SUFFIX', '')}"

@@ -332,9 +332,9 @@ def engine_seconds(bench: Bench, runs: int = 5) -> float:
         import ansible_collections.spark_control.audio  # noqa: F401
     except ImportError:
         sys.path.insert(0, str(REPO / ".cache" / "collections"))
-    from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import connect
-    from ansible_collections.spark_control.audio.plugins.module_utils._overlay_apply import Settings, run
-    from ansible_collections.spark_control.audio.plugins.module_utils._overlay_source import load_dir
+    from ansible_collections.spark_control.audio.plugins.module_utils._docker import connect
+    from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, run
+    from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import load_dir
 
     files = load_dir(str(bench.src), [])
     times = []

@@ -22,8 +22,8 @@ from typing import Any
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spark_control.audio.plugins.module_utils._host_lock import LockTimeout, host_lock, lock_path
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay_source import (
+from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import LockTimeout, host_lock, lock_path
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     OverlaySourceError, load_dir)
 
 MODULE = "spark_control.audio.audio_health"

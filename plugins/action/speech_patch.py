@@ -19,7 +19,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay_source import (
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     DEFAULT_EXCLUDES, OverlaySourceError, load_dir, load_list, normalize_entries, to_wire)
 
 MODULE = "spark_control.audio.speech_patch"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # How a module reaches the audio host's Docker engine (module_utils/_docker_client.py).
+    # How a module reaches the audio host's Docker engine (module_utils/_docker.py).
     DOCUMENTATION = r"""
 options:
   docker_host:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.spark_control.audio.plugins.module_utils import _health_report
+from ansible_collections.spark_control.audio.plugins.plugin_utils import _health_report
 
 
 def _check(results: Any, name: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import (
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
     DockerException, NotFound, describe)
 
 SCAN_LIMIT = 64 * 1024 * 1024

@@ -353,11 +353,11 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.spark_control.audio.plugins.module_utils import _audio_guard
+from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard
 from ansible_collections.spark_control.audio.plugins.module_utils import _wer
-from ansible_collections.spark_control.audio.plugins.module_utils._http_client import HAS_REQUESTS, HttpClient
-from ansible_collections.spark_control.audio.plugins.module_utils._probe_result import Settings
-from ansible_collections.spark_control.audio.plugins.module_utils._probe_runner import (
+from ansible_collections.spark_control.audio.plugins.module_utils._http import HAS_REQUESTS, HttpClient
+from ansible_collections.spark_control.audio.plugins.module_utils._health.result import Settings
+from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import (
     PROBES, InputError, available_probes, run)
 
 FILE_SPEC = {"path": {"type": "path", "required": True}, "reference": {"type": "str"}, "name": {"type": "str"}}
@@ -462,7 +462,7 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    missing = ([] if HAS_REQUESTS else ["requests"]) + _wer.missing_libraries() + _audio_guard.missing_libraries()
+    missing = ([] if HAS_REQUESTS else ["requests"]) + _wer.missing_libraries() + audio_guard.missing_libraries()
     if missing:
         module.fail_json(msg=missing_required_lib(", ".join(missing)) + " (see requirements/runtime.txt)")
     params = module.params

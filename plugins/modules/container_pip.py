@@ -347,15 +347,15 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import (
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
     DOCKER_ARGUMENT_SPEC, DockerAccessError, connect, running_container,
 )
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_exec import ContainerExecError, ContainerPython
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_manifest import ManifestError, path_for
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_names import RequirementError, parse_requirement
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_policy import DEFAULT_DENY, deny_map
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_report import ReportError
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_workflow import (
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerExecError, ContainerPython
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import ManifestError, path_for
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import RequirementError, parse_requirement
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import DEFAULT_DENY, deny_map
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.report import ReportError
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import (
     ContainerPipError, Run, Settings, sources_from,
 )
 

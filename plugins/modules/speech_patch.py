@@ -364,15 +364,15 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spark_control.audio.plugins.module_utils._backup_store import BackupError
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupError
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import ArchiveError
-from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import (
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
     DOCKER_ARGUMENT_SPEC, DockerAccessError, connect)
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay_apply import (
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import (
     OverlayFailure, Settings, Verify, run)
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay_source import (
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     OverlaySourceError, from_wire, load_dir, load_list)
-from ansible_collections.spark_control.audio.plugins.module_utils._readiness import ServiceCheckError
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.service_check import ServiceCheckError
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "container": {"type": "str", "required": True, "aliases": ["name"]},

@@ -1,6 +1,6 @@
 """Record what pip prints for each failure container_pip tells apart.
 
-The unit tests of ``_pip_errors`` read these recordings
+The unit tests of ``_pip/failures.py`` read these recordings
 (``tests/unit/plugins/module_utils/fixtures/pip_output/<pip version>/``), so
 the classifier is tested against real pip wording, per pip release. Run it
 against an environment with the NGC torch stand-ins installed and the test

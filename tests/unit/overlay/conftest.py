@@ -1,7 +1,8 @@
 """Unit tests of the parakeet overlay (files/parakeet_patches/), run in-process.
 
 The overlay is a flat folder of modules that import each other by bare name
-(as they do inside the container's /app), so the folder goes on sys.path.
+(as they do inside the container's /app), so the folder goes on sys.path;
+this folder too, for the tests' own helpers (pytest runs in importlib mode).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import soundfile as sf
 PATCHES = Path(__file__).resolve().parents[3] / "files" / "parakeet_patches"
 AUDIO = Path(__file__).resolve().parents[3] / "files" / "audio"
 sys.path.insert(0, str(PATCHES))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def wav_bytes(samples: np.ndarray, rate: int = 16000, subtype: str = "PCM_16", fmt: str = "WAV") -> bytes:

@@ -4,16 +4,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.spark_control.audio.plugins.modules import audio_health
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-from audio_health_fakes import AUDIO, Reply, ScriptedServer, fixture, silence  # noqa: E402
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import AUDIO, Reply, ScriptedServer, fixture, silence
 
 SINGLE, SINGLE_TEXT = fixture("single_speaker")
 

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.spark_control.audio.plugins.module_utils._docker_client import DockerAccessError
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import DockerAccessError
 from ansible_collections.spark_control.audio.plugins.modules import container_pip
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
-from pip_fakes import FakePython, report  # noqa: E402
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._pip.fakes import FakePython, report
 
 
 def run_module(args: dict, capsys) -> dict:

@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.spark_control.audio.plugins.module_utils import _docker_client
+from ansible_collections.spark_control.audio.plugins.module_utils import _docker
 from ansible_collections.spark_control.audio.plugins.modules import speech_patch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
-from speech_patch_fakes import REFERENCE, FakeClient, FakeContainer, FakeService  # noqa: E402
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import REFERENCE, FakeClient, FakeContainer, FakeService
 
 
 def run_module(args: dict, capsys) -> dict:
@@ -91,7 +88,7 @@ def test_missing_and_empty_sources(tmp_path, fake, capsys):
 
 
 def test_missing_docker_sdk_is_a_clear_message(overlay, monkeypatch, capsys):
-    monkeypatch.setattr(_docker_client, "HAS_DOCKER_SDK", False)
+    monkeypatch.setattr(_docker, "HAS_DOCKER_SDK", False)
     result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True}, capsys)
     assert result["failed"] and "Python 'docker' SDK is not installed" in result["msg"]
     assert "Traceback" not in json.dumps(result)

@@ -1,0 +1,117 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the health probes against one audio host, strictly one request at a time.
+
+Private to this collection; the work behind the audio_health module. The
+test audio is read and checked by the input guard first: if any file is not
+real speech, nothing is sent and the run fails with the guard's verdicts.
+Then the probes run in a fixed order, each catching its own failure, so one
+broken service never hides the state of the others.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard as guard
+from ansible_collections.spark_control.audio.plugins.module_utils._health import probes_service as service
+from ansible_collections.spark_control.audio.plugins.module_utils._health import probes_speech as speech
+from ansible_collections.spark_control.audio.plugins.module_utils._health.result import (
+    Fail, ProbeResult, Settings, Timer)
+
+PROBES = ("liveness", "catalogue", "overlay", "stt", "diarization", "tts")
+
+
+class InputError(Exception):
+    """The run cannot start: the message says which option or file is wrong."""
+
+
+def available_probes(settings: Settings) -> list[str]:
+    """The probes the given URLs allow (overlay needs the STT service's own URL)."""
+    return [p for p in PROBES if p != "overlay" or (settings.stt_url and settings.expected_overlay)]
+
+
+def _read(fixture: dict[str, Any]) -> bytes:
+    if fixture.get("data") is not None:
+        return fixture["data"]
+    try:
+        with open(fixture["path"], "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read test audio {fixture['path']}: {exc.strerror or exc}") from None
+
+
+def _run(name: str, probe: Callable[..., dict[str, Any]], *args: Any) -> ProbeResult:
+    timer = Timer()
+    try:
+        details = probe(*args)
+    except Fail as exc:
+        return ProbeResult(name, False, timer.seconds, exc.details, exc.failure, str(exc))
+    return ProbeResult(name, True, timer.seconds, details, None, "ok")
+
+
+def check_inputs(fixtures: list[dict[str, Any]], min_speech: float) -> tuple[list[ProbeResult], dict[str, bytes]]:
+    """Read every test file once and judge it; returns guard results and the bytes."""
+    results, audio = [], {}
+    for fixture in fixtures:
+        timer = Timer()
+        data = _read(fixture)
+        verdict = guard.inspect(data, min_speech)
+        details = {"file": fixture["path"], "kind": verdict.kind, **verdict.metrics}
+        if verdict.is_speech:
+            results.append(ProbeResult(f"input_guard:{fixture['name']}", True, timer.seconds, details, None,
+                                       "real speech"))
+            audio[fixture["name"]] = data
+        else:
+            results.append(ProbeResult(
+                f"input_guard:{fixture['name']}", False, timer.seconds, details, "bad_input",
+                f"refusing {fixture['path']}: {verdict.message}; {guard.WHY}. Give a 16 kHz mono WAV of "
+                "a few spoken sentences"))
+    return results, audio
+
+
+def run(settings: Settings, probes: list[str]) -> dict[str, Any]:
+    fixtures = list(settings.fixtures)
+    if settings.diarization and "diarization" in probes:
+        fixtures.append(settings.diarization)
+    for fixture in fixtures:
+        fixture.setdefault("filename", os.path.basename(fixture["path"]))
+    unique = {f["name"]: f for f in fixtures if "stt" in probes or f is settings.diarization}
+    results, audio = check_inputs(list(unique.values()), settings.min_speech_seconds)
+    if any(not r.ok for r in results):
+        return summarise(results, aborted="the input guard refused the test audio: nothing was sent")
+    if "liveness" in probes:
+        results.append(_run("liveness", service.liveness, settings))
+    if "catalogue" in probes:
+        results.append(_run("catalogue", service.catalogue, settings))
+    if "overlay" in probes:
+        results.append(_run("overlay", service.overlay, settings))
+    if "stt" in probes:
+        for fixture in settings.fixtures:
+            results.append(_run(f"stt:{fixture['name']}", speech.stt, settings, fixture, audio[fixture["name"]]))
+    if "diarization" in probes and settings.diarization:
+        fixture = settings.diarization
+        results.append(_run("diarization", speech.diarization, settings, fixture, audio[fixture["name"]]))
+    if "tts" in probes:
+        for voice in settings.voices:
+            results.append(_run(f"tts:{voice}", speech.tts, settings, voice))
+    return summarise(results)
+
+
+def summarise(results: list[ProbeResult], aborted: str | None = None) -> dict[str, Any]:
+    failed = [r for r in results if not r.ok]
+    llm = next((r.details.get("llm_model") for r in results if r.name == "catalogue"), None)
+    lines = [f"{'PASS' if r.ok else 'FAIL'} {r.name} ({r.latency:.2f} s)"
+             + ("" if r.ok else f" [{r.failure}] {r.message}") for r in results]
+    if aborted:
+        lines.append(aborted)
+    return {
+        "healthy": not failed and not aborted,
+        "probes": [r.as_dict() for r in results],
+        "failed_probes": [r.name for r in failed],
+        "failures": {r.name: r.failure for r in failed},
+        "llm_model": llm,
+        "summary": lines,
+        "duration": round(sum(r.latency for r in results), 3),
+    }

@@ -1,0 +1,245 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the container's Python and pip through ``docker exec`` (Docker SDK).
+
+Private to this collection. Every command is an argv list (no shell). What
+container_pip needs from inside the container: pip's version, the installed
+distributions, a file's text, a scratch folder for the constraint file and
+the report, pip runs, and import checks.
+"""
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import tarfile
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+try:  # requests comes with the docker SDK
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ReadTimeout
+except ImportError:  # reported by _docker.connect()
+    class RequestsConnectionError(Exception):  # type: ignore[no-redef]
+        """requests' ConnectionError stand-in; never raised."""
+
+    class ReadTimeout(Exception):  # type: ignore[no-redef]
+        """requests' ReadTimeout stand-in; never raised."""
+
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
+    DockerException, NotFound, describe)
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical
+
+MIN_PIP = (22, 2)  # first pip with `install --dry-run --report`
+
+# One process reads pip's version, every installed distribution (the first
+# one on sys.path wins, as for pip and import) and the wanted files, instead
+# of `pip --version` + `pip list` + a read (bench/container_pip_snapshot.py).
+_SNAPSHOT = (
+    "import importlib.metadata as md, json, re, sys\n"
+    "sys.path[:] = [p for p in sys.path if p not in ('', '.')]\n"
+    "out = {'pip': None, 'dists': [], 'files': {}}\n"
+    "try:\n"
+    "    import pip\n"
+    "    out['pip'] = pip.__version__\n"
+    "except Exception:\n"
+    "    pass\n"
+    "seen = set()\n"
+    "for dist in md.distributions():\n"
+    "    name = dist.metadata['Name']\n"
+    "    key = re.sub(r'[-_.]+', '-', name or '').lower()\n"
+    "    if name and key not in seen:\n"
+    "        seen.add(key)\n"
+    "        out['dists'].append([name, dist.version])\n"
+    "for path in sys.argv[1:]:\n"
+    "    try:\n"
+    "        out['files'][path] = open(path, encoding='utf-8').read()\n"
+    "    except FileNotFoundError:\n"
+    "        out['files'][path] = None\n"
+    "print(json.dumps(out))\n"
+)
+_IMPORTS = (
+    "import importlib, json, sys\n"
+    "out = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        importlib.import_module(name)\n"
+    "        out[name] = None\n"
+    "    except BaseException as exc:\n"
+    "        out[name] = f'{type(exc).__name__}: {exc}'\n"
+    "print(json.dumps(out))\n"
+)
+
+_PROBE = (
+    "import json, os, sys, urllib.request\n"
+    "out = {}\n"
+    "for url in sys.argv[1:]:\n"
+    "    try:\n"
+    "        if '://' in url and not url.startswith('file:'):\n"
+    "            urllib.request.build_opener().open(url, timeout=10).close()\n"
+    "        elif not os.path.exists(url.replace('file://', '', 1)):\n"
+    "            raise FileNotFoundError('no such file or directory')\n"
+    "        out[url] = None\n"
+    "    except Exception as exc:\n"
+    "        out[url] = f'{type(exc).__name__}: {getattr(exc, \"reason\", exc)}'\n"
+    "print(json.dumps(out))\n"
+)
+
+
+class ContainerExecError(Exception):
+    """A command could not be run in the container; the message says why."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    rc: int
+    output: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    pip_version: str
+    installed: dict[str, tuple[str, str]]
+    files: dict[str, str | None]
+
+
+class ContainerPython:
+    def __init__(self, client: Any, container: Any, python: str) -> None:
+        self.client = client
+        self.container = container
+        self.python = python
+        self.name = container.name
+
+    def run(self, argv: list[str], env: dict[str, str] | None = None) -> ExecResult:
+        api = self.client.api
+        try:
+            exec_id = api.exec_create(self.container.id, argv, environment=env or None,
+                                      stdout=True, stderr=True)["Id"]
+            raw = api.exec_start(exec_id, stream=False, demux=False)
+            rc = api.exec_inspect(exec_id).get("ExitCode")
+        except (ReadTimeout, RequestsConnectionError):
+            raise ContainerExecError(
+                f"{argv[0]} {' '.join(argv[1:4])}... did not finish in container {self.name!r} within the "
+                "timeout: raise pip_timeout for slow installs (source builds can take long)"
+            ) from None
+        except DockerException as exc:
+            raise ContainerExecError(f"cannot run {argv[0]!r} in container {self.name!r}: {describe(exc)}") from None
+        output = (raw or b"").decode("utf-8", "replace")
+        if rc in (126, 127) and ("executable file not found" in output or "no such file" in output.lower()):
+            raise ContainerExecError(
+                f"{argv[0]!r} was not found in container {self.name!r} ({output.strip()[:200]}): set the "
+                "module's python option to the container's Python interpreter"
+            )
+        return ExecResult(rc if rc is not None else -1, output)
+
+    def py(self, code: str, *args: str, env: dict[str, str] | None = None) -> ExecResult:
+        return self.run([self.python, "-c", code, *args], env)
+
+    def pip(self, args: list[str], env: dict[str, str] | None = None) -> ExecResult:
+        return self.run([self.python, "-m", "pip", "--disable-pip-version-check", "--no-input", *args], env)
+
+    # -- reading ----------------------------------------------------------
+    def snapshot(self, paths: list[str] | None = None) -> Snapshot:
+        """pip's version, the installed distributions and the text of ``paths`` (None: missing)."""
+        done = self.py(_SNAPSHOT, *(paths or []))
+        try:
+            data = json.loads(done.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise ContainerExecError(f"cannot read the Python packages of container {self.name!r} with "
+                                     f"{self.python!r}: {done.output.strip()[-300:]}") from None
+        if not data.get("pip"):
+            raise ContainerExecError(
+                f"pip is not installed for {self.python!r} in container {self.name!r}: install pip in the "
+                "image (or set python to an interpreter that has it)"
+            )
+        try:
+            version = tuple(int(p) for p in data["pip"].split(".")[:2])
+        except ValueError:
+            version = MIN_PIP  # a development build of pip: let it try
+        if version < MIN_PIP:
+            raise ContainerExecError(
+                f"pip {data['pip']} in container {self.name!r} is too old: container_pip needs pip >= "
+                f"{'.'.join(map(str, MIN_PIP))} (install --dry-run --report) to check before installing"
+            )
+        installed = {canonical(name): (name, version) for name, version in data["dists"]}
+        return Snapshot(data["pip"], installed, data.get("files") or {})
+
+    def installed(self) -> dict[str, tuple[str, str]]:
+        """canonical name -> (name, version) of every installed distribution."""
+        return self.snapshot().installed
+
+    def read_text(self, path: str) -> str | None:
+        """A file's text, through the archive API (no process in the container); None if missing."""
+        try:
+            stream, _stat = self.container.get_archive(path)
+            data = b"".join(stream)
+        except NotFound:
+            return None
+        except DockerException as exc:
+            raise ContainerExecError(f"cannot read {path} in container {self.name!r}: {describe(exc)}") from None
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            handle = tar.extractfile(member) if member else None
+            return handle.read().decode("utf-8", "replace") if handle else None
+
+    def environment(self) -> dict[str, str]:
+        pairs = (self.container.attrs.get("Config") or {}).get("Env") or []
+        return dict(p.split("=", 1) for p in pairs if "=" in p)
+
+    def import_errors(self, modules: list[str]) -> dict[str, str]:
+        """module -> error text, for every module that fails to import (empty: all fine)."""
+        if not modules:
+            return {}
+        done = self.py(_IMPORTS, *modules)
+        try:
+            results = json.loads(done.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"(python)": f"the import check did not run: {done.output.strip()[-300:]}"}
+        return {name: error for name, error in results.items() if error}
+
+    def unreachable(self, urls: list[str]) -> dict[str, str]:
+        """url -> error, for every index or find-links location the container cannot read."""
+        if not urls:
+            return {}
+        done = self.py(_PROBE, *urls)
+        try:
+            results = json.loads(done.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {}
+        return {url: error for url, error in results.items() if error}
+
+    # -- scratch files ----------------------------------------------------
+    def make_scratch(self) -> str:
+        """A new folder under the container's /tmp (created by the first write into it)."""
+        return f"/tmp/spark-container-pip-{uuid.uuid4().hex[:12]}"
+
+    def write_text(self, folder: str, name: str, text: str) -> str:
+        data = text.encode()
+        parent, base = posixpath.split(folder)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            top = tarfile.TarInfo(base)
+            top.type, top.mode, top.mtime = tarfile.DIRTYPE, 0o700, int(time.time())
+            tar.addfile(top)
+            info = tarfile.TarInfo(f"{base}/{name}")
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        try:
+            ok = self.container.put_archive(parent, buf.getvalue())
+        except DockerException as exc:
+            raise ContainerExecError(f"cannot write {folder}/{name} in container {self.name!r}: {describe(exc)}") from None
+        if not ok:
+            raise ContainerExecError(f"cannot write {folder}/{name} in container {self.name!r}")
+        return f"{folder}/{name}"
+
+    def remove_tree(self, folder: str) -> None:
+        # Best effort: a scratch folder left in /tmp is harmless.
+        try:
+            done = self.run(["rm", "-rf", "--", folder])
+        except ContainerExecError:  # no rm in the image
+            done = ExecResult(1, "")
+        if done.rc != 0:
+            self.py("import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", folder)

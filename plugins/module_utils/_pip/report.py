@@ -1,0 +1,83 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Read the JSON report of ``pip install --dry-run --report``.
+
+Private to this collection. The report (pip >= 22.2) lists every
+distribution pip would install, with its metadata and where it comes from.
+Each becomes a ``Planned`` entry: name, version, whether the user asked for
+it, whether it would be built from source (not a wheel), and the names it
+requires (markers aside: used to explain who pulls a package in, never to
+decide what is installed).
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical, leading_name
+
+
+class ReportError(ValueError):
+    """The report is missing or not what pip writes; the message says why."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    name: str
+    version: str
+    requested: bool
+    source_build: bool
+    url: str
+    requires: tuple[str, ...] = ()
+
+    @property
+    def canonical(self) -> str:
+        return canonical(self.name)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "version": self.version, "requested": self.requested,
+                "source_build": self.source_build, "url": self.url}
+
+
+def _is_wheel(download_info: dict) -> bool:
+    if "dir_info" in download_info or "vcs_info" in download_info:
+        return False
+    path = urlsplit(download_info.get("url", "")).path
+    return posixpath.basename(path).lower().endswith(".whl")
+
+
+def _requires(metadata: dict) -> tuple[str, ...]:
+    names = []
+    for req in metadata.get("requires_dist") or []:
+        marker = req.split(";", 1)[1] if ";" in req else ""
+        if "extra==" in "".join(ch for ch in marker if ch not in " '\""):
+            continue  # an optional extra: not pulled in unless asked for
+        name = leading_name(req)
+        if name:
+            names.append(name)
+    return tuple(names)
+
+
+def parse(text: str | None) -> list[Planned]:
+    if not text:
+        raise ReportError("pip wrote no installation report: is pip in the container older than 22.2?")
+    try:
+        report = json.loads(text)
+    except ValueError as exc:
+        raise ReportError(f"pip's installation report is not JSON ({exc})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("install"), list):
+        raise ReportError("pip's installation report has no 'install' list: unsupported pip report format")
+    planned = []
+    for item in report["install"]:
+        metadata = item.get("metadata") or {}
+        if not metadata.get("name") or not metadata.get("version"):
+            raise ReportError(f"an entry of pip's installation report lacks name/version: {item!r:.200}")
+        info = item.get("download_info") or {}
+        planned.append(Planned(
+            name=metadata["name"], version=metadata["version"], requested=bool(item.get("requested")),
+            source_build=not _is_wheel(info), url=info.get("url", ""), requires=_requires(metadata),
+        ))
+    return planned

@@ -1,0 +1,376 @@
+# Copyright (c) 2025, Spark Control team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""container_pip's steps: read, resolve, refuse or install, verify, record.
+
+Private to this collection. Nothing in the container changes before the
+dry-run's resolution has passed every rule (policy.py); after installing,
+the pins, the deny list and the import checks are verified again, and a
+failed verification uninstalls what the run added and puts back what it
+changed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.spark_control.audio.plugins.module_utils._pip import manifest as manifests
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.constraints import ConstraintSet, build
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.failures import (
+    PipFailure, classify, index_urls, unreachable,
+)
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import (
+    Requirement, canonical, change_word, parse_requirement,
+)
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import check, denied_installed, describe
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.report import Planned, parse
+
+DEFAULT_CONSTRAINT_FILE = "/etc/pip/constraint.txt"
+
+
+class ContainerPipError(Exception):
+    """The run stopped; ``result`` carries what the module returns with the failure."""
+
+    def __init__(self, message: str, **result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class Settings:
+    container: str
+    requirements: list[Requirement]
+    reinstall: bool = False
+    family: list[str] = field(default_factory=lambda: ["torch", "torchvision", "torchaudio", "triton"])
+    constraint_file: str | None = None
+    deny: dict[str, str] = field(default_factory=dict)
+    remove_denied: bool = False
+    allow_source_build: set[str] = field(default_factory=set)
+    no_build_isolation: set[str] = field(default_factory=set)
+    prefer_binary: bool = True
+    import_checks: list[str] = field(default_factory=list)
+    sources: dict[str, Any] = field(default_factory=dict)  # where packages come from (see SOURCE_KEYS)
+    retries: int = 2
+    network_timeout: int = 15
+    manifest_path: str | None = None
+    check_mode: bool = False
+    diff: bool = False
+
+
+SOURCE_KEYS = ("index_url", "extra_index_urls", "find_links", "no_index", "trusted_hosts")
+
+
+def sources_from(params: dict[str, Any]) -> dict[str, Any]:
+    """The package source options that are set (index, extra indexes, find-links...)."""
+    return {key: params[key] for key in SOURCE_KEYS if params.get(key)}
+
+
+def index_args(sources: dict[str, Any], retries: int = 2, network_timeout: int = 15) -> list[str]:
+    """pip options for where packages come from and how patiently."""
+    args: list[str] = []
+    if sources.get("no_index"):
+        args.append("--no-index")
+    if sources.get("index_url"):
+        args += ["--index-url", sources["index_url"]]
+    for url in sources.get("extra_index_urls") or []:
+        args += ["--extra-index-url", url]
+    for location in sources.get("find_links") or []:
+        args += ["--find-links", location]
+    for host in sources.get("trusted_hosts") or []:
+        args += ["--trusted-host", host]
+    return args + ["--retries", str(retries), "--timeout", str(network_timeout)]
+
+
+def _constraint_candidates(pyc: ContainerPython, settings: Settings) -> list[str]:
+    """Where the image's constraint file may be: the option, else PIP_CONSTRAINT, else NGC's path."""
+    if settings.constraint_file:
+        return [settings.constraint_file]
+    from_env = pyc.environment().get("PIP_CONSTRAINT", "").split()
+    return list(dict.fromkeys(from_env[:1] + [DEFAULT_CONSTRAINT_FILE]))
+
+
+def _constraint_source(files: dict[str, str | None], candidates: list[str],
+                       settings: Settings) -> tuple[str | None, str | None, list[str]]:
+    """(path, text) of the image's constraint file, and notes."""
+    for path in candidates:
+        if files.get(path) is not None:
+            return path, files[path], []
+    if settings.constraint_file:
+        raise ContainerPipError(f"constraint file {settings.constraint_file} does not exist in container "
+                                f"{settings.container!r}: fix constraint_file or leave it unset")
+    return None, None, [f"container {settings.container!r} has no pip constraint file (PIP_CONSTRAINT unset and "
+                        f"no {DEFAULT_CONSTRAINT_FILE}): only the installed torch family is pinned"]
+
+
+def _plan_rows(plan: list[Planned], installed: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    rows = []
+    for item in plan:
+        before = installed.get(item.canonical, (None, None))[1]
+        rows.append(item.as_dict() | {"installed_version": before, "action": change_word(before, item.version)})
+    return rows
+
+
+def _diff(rows: list[dict[str, Any]], removed: list[tuple[str, str]], container: str) -> dict[str, str]:
+    before = sorted([f"{n}=={v}" for n, v in removed] +
+                    [f"{r['name']}=={r['installed_version']}" for r in rows if r["installed_version"]])
+    after = sorted(f"{r['name']}=={r['version']}" for r in rows)
+    return {"before": "\n".join(before) + ("\n" if before else ""), "after": "\n".join(after) + ("\n" if after else ""),
+            "before_header": f"{container}: packages before", "after_header": f"{container}: packages after"}
+
+
+def _changes(before: dict[str, tuple[str, str]], after: dict[str, tuple[str, str]]) -> dict[str, list]:
+    return {
+        "added": sorted(after[n][0] for n in after if n not in before),
+        "removed": sorted(before[n][0] for n in before if n not in after),
+        "changed": sorted((after[n][0], before[n][1], after[n][1]) for n in after
+                          if n in before and before[n][1] != after[n][1]),
+    }
+
+
+class Run:
+    """One container_pip run; ``execute()`` returns the module result or raises ContainerPipError."""
+
+    def __init__(self, pyc: ContainerPython, settings: Settings) -> None:
+        self.pyc = pyc
+        self.s = settings
+        self.result: dict[str, Any] = {"changed": False, "container": settings.container, "plan": [],
+                                       "installed": [], "removed_denied": []}
+        self.notes: list[str] = []
+        self.after: dict[str, tuple[str, str]] | None = None
+        self.sources: dict[str, Any] = dict(settings.sources)
+
+    # -- entry point --------------------------------------------------------
+    def execute(self) -> dict[str, Any]:
+        s = self.s
+        candidates = _constraint_candidates(self.pyc, s)
+        snapshot = self.pyc.snapshot(candidates)
+        self.result["pip_version"] = snapshot.pip_version
+        installed = self._handle_denied(snapshot.installed)
+        requirements, recorded_deps, current_manifest = self._requirements()
+        path, text, notes = _constraint_source(snapshot.files, candidates, s)
+        self.notes += notes
+        cset = build(text, path, installed, s.family, recorded_deps)
+        self.notes += cset.warnings
+        self.result.update(pinned={cset.names[n]: v for n, v in sorted(cset.pins.items())},
+                           constraint_file=path, constraints=cset.render().splitlines())
+        if requirements:
+            plan = self._resolve_and_install(requirements, installed, cset)
+            if s.manifest_path and not s.reinstall:
+                self._record(requirements, plan, cset, current_manifest)
+        else:
+            self._verify_untouched()
+        self.result["notes"] = self.notes
+        return self.result
+
+    # -- steps ----------------------------------------------------------------
+    def _context(self) -> dict[str, Any]:
+        """What the run found (and did) so far, returned along with a failure."""
+        return dict(self.result, notes=self.notes)
+
+    def _requirements(self) -> tuple[list[Requirement], dict[str, str], dict[str, Any] | None]:
+        current = manifests.load(self.s.manifest_path) if self.s.manifest_path else None
+        self.result["manifest_path"] = self.s.manifest_path
+        if not self.s.reinstall:
+            return self.s.requirements, {}, current
+        if current is None:
+            self.notes.append(f"no package manifest at {self.s.manifest_path}: nothing recorded to reinstall")
+            return [], {}, None
+        pinned_reqs, deps = manifests.reinstall_plan(current)
+        self.result["manifest"] = current
+        if not self.sources:
+            # Repeatable: the same index as when the packages were installed, unless told otherwise.
+            self.sources = dict(current.get("sources") or {})
+        return [parse_requirement(r) for r in pinned_reqs], deps, current
+
+    def _handle_denied(self, installed: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        """Fail when a denied package is installed, or remove it with remove_denied."""
+        present = denied_installed(installed, self.s.deny)
+        if not present:
+            return installed
+        names = [n for n, _unused, _unused in present]
+        if not self.s.remove_denied:
+            listing = "; ".join(f"{n} {v} ({reason})" for n, v, reason in present)
+            raise ContainerPipError(
+                f"container {self.s.container!r} already has denied package(s) installed: {listing}. Remove them "
+                f"(remove_denied=true, or: docker exec {self.s.container} {self.pyc.python} -m pip uninstall -y "
+                f"{' '.join(names)}) and restart the container",
+                denied_installed=names, **self._context(),
+            )
+        self.result["changed"] = True
+        self.result["removed_denied"] = [f"{n}=={v}" for n, v, _unused in present]
+        if self.s.diff:
+            self.result["diff"] = _diff([], [(n, v) for n, v, _unused in present], self.s.container)
+        if self.s.check_mode:
+            gone = {canonical(n) for n in names}
+            return {k: v for k, v in installed.items() if k not in gone}
+        done = self.pyc.pip(["uninstall", "-y", *names])
+        after = self.pyc.installed()
+        still = [n for n, _unused, _unused in denied_installed(after, self.s.deny)]
+        if done.rc != 0 or still:
+            raise ContainerPipError(f"could not uninstall denied package(s) {still} from {self.s.container!r}: "
+                                    f"{done.output.strip()[-400:]}", denied_installed=still, **self._context())
+        self.notes.append(f"removed denied package(s) {names}: restart the container so that no running "
+                          "process keeps them loaded")
+        return after
+
+    def _pip_base(self, no_isolation: bool) -> list[str]:
+        base = ["install", "--progress-bar", "off", "--no-color", "--root-user-action=ignore"]
+        if self.s.prefer_binary:
+            base.append("--prefer-binary")
+        if no_isolation:
+            base.append("--no-build-isolation")
+        return base + index_args(self.sources, self.s.retries, self.s.network_timeout)
+
+    def _classify(self, output: str, cset: ConstraintSet) -> PipFailure:
+        failure = classify(output, self.s.container, cset.pins, self.s.allow_source_build, self.s.no_build_isolation)
+        if failure.kind in ("unknown_package", "no_matching_version"):
+            # pip stays quiet about an index it cannot reach when it does not retry: ask the container.
+            problems = self.pyc.unreachable(index_urls(output))
+            if problems:
+                return unreachable(output, self.s.container, problems)
+        return failure
+
+    def _dry_run(self, reqs: list[str], env: dict[str, str], scratch: str,
+                 cset: ConstraintSet, no_isolation: bool) -> tuple[list[Planned], bool]:
+        report = f"{scratch}/report.json"
+        done = self.pyc.pip(self._pip_base(no_isolation) + ["--dry-run", "--report", report, *reqs], env)
+        if done.rc == 0:
+            return parse(self.pyc.read_text(report)), no_isolation
+        failure = self._classify(done.output, cset)
+        # A dependency that must build without isolation (torchaudio) shows up only when its build fails.
+        if (not no_isolation and failure.kind in ("build_failed", "source_build")
+                and failure.package in {canonical(n) for n in self.s.no_build_isolation}):
+            return self._dry_run(reqs, env, scratch, cset, True)
+        raise ContainerPipError(
+            failure.message.rstrip(".") + ". Nothing was changed in the container (refused at the dry run).",
+            failure_kind=failure.kind, failure_package=failure.package, pip_output=failure.pip_lines,
+            **self._context(),
+        )
+
+    def _resolve_and_install(self, requirements: list[Requirement], installed: dict[str, tuple[str, str]],
+                             cset: ConstraintSet) -> list[Planned]:
+        s = self.s
+        reqs = [r.text for r in requirements]
+        no_isolation = any(r.canonical in {canonical(n) for n in s.no_build_isolation} for r in requirements)
+        scratch = self.pyc.make_scratch()
+        try:
+            env = {"PIP_CONSTRAINT": self.pyc.write_text(scratch, "constraints.txt", cset.render())}
+            plan, no_isolation = self._dry_run(reqs, env, scratch, cset, no_isolation)
+            rows = _plan_rows(plan, installed)
+            self.result.update(plan=rows, build_isolation=not no_isolation)
+            refusals = check(plan, cset.pins, installed, s.deny, s.allow_source_build)
+            if refusals:
+                raise ContainerPipError(
+                    f"refused to install {', '.join(reqs)} into {s.container!r}: "
+                    + describe(refusals)
+                    + " Nothing was changed in the container (refused at the dry run).",
+                    refusals=[r.as_dict() for r in refusals], **self._context(),
+                )
+            if s.diff and plan:
+                removed = [tuple(x.split("==", 1)) for x in self.result["removed_denied"]]
+                self.result["diff"] = _diff(rows, removed, s.container)
+            if not plan:
+                self._verify_untouched()
+                return plan
+            self.result["changed"] = True
+            if s.check_mode:
+                return plan
+            done = self.pyc.pip(self._pip_base(no_isolation) + reqs, env)
+            self.after = self.pyc.installed()
+            if done.rc != 0:
+                failure = self._classify(done.output, cset)
+                rollback = self._rollback(installed, self.after, env, no_isolation)
+                raise ContainerPipError(
+                    f"pip install failed in {s.container!r} after a clean dry run: {failure.message}. "
+                    f"Rolled back: {rollback['summary']}",
+                    failure_kind=failure.kind, failure_package=failure.package, pip_output=failure.pip_lines,
+                    rollback=rollback, **self._context(),
+                )
+            self._verify_installed(installed, cset, env, no_isolation)
+            self.result["installed"] = [f"{self.after[p.canonical][0]}=={self.after[p.canonical][1]}"
+                                        for p in plan if p.canonical in self.after]
+            return plan
+        finally:
+            self.pyc.remove_tree(scratch)
+
+    def _import_problems(self) -> list[str]:
+        errors = self.pyc.import_errors(self.s.import_checks)
+        self.result["import_checks"] = {m: (errors.get(m) or "ok") for m in self.s.import_checks}
+        return [f"import {module} fails: {error}" for module, error in errors.items()]
+
+    def _verify_untouched(self) -> None:
+        """Nothing to install: the import checks must still pass (a health check of the pins)."""
+        if self.s.check_mode and self.result["removed_denied"]:
+            return  # what the removal would fix cannot be checked without doing it
+        problems = self._import_problems()
+        if problems:
+            raise ContainerPipError(
+                f"container {self.s.container!r} fails its import checks with nothing installed by this run: "
+                f"{'; '.join(problems)}", **self._context(),
+            )
+
+    def _verify_installed(self, before: dict[str, tuple[str, str]], cset: ConstraintSet,
+                          env: dict[str, str], no_isolation: bool) -> None:
+        """Pins unchanged, nothing denied, imports fine; otherwise roll back and fail."""
+        after = self.after or {}
+        problems = []
+        for name, version in sorted(cset.pins.items()):
+            now = after.get(name, (None, None))[1]
+            if now != version:
+                problems.append(f"pinned {cset.names[name]} is now {now or 'missing'} (was {version})")
+        problems += [f"denied {n} {v} got installed" for n, v, _unused in denied_installed(after, self.s.deny)]
+        problems += self._import_problems()
+        if not problems:
+            return
+        rollback = self._rollback(before, after, env, no_isolation)
+        raise ContainerPipError(
+            f"installed into {self.s.container!r}, but the checks afterwards failed: {'; '.join(problems)}. "
+            f"Rolled back: {rollback['summary']}", rollback=rollback, **self._context(),
+        )
+
+    def _rollback(self, before: dict[str, tuple[str, str]], after: dict[str, tuple[str, str]],
+                  env: dict[str, str], no_isolation: bool) -> dict[str, Any]:
+        """Uninstall what the run added, put back the versions it changed."""
+        changes = _changes(before, after)
+        if changes["added"]:
+            self.pyc.pip(["uninstall", "-y", *changes["added"]])
+        restore = [f"{before[canonical(n)][0]}=={old}" for n, old, _unused in changes["changed"]]
+        restore += [f"{before[canonical(n)][0]}=={before[canonical(n)][1]}" for n in changes["removed"]]
+        if restore:
+            self.pyc.pip(self._pip_base(no_isolation) + ["--no-deps", *restore], env)
+        final = self.pyc.installed()
+        restored = final == before
+        summary = (f"uninstalled {changes['added'] or 'nothing'}, reinstalled {restore or 'nothing'}; the "
+                   + ("container's packages are as before the run" if restored else
+                      f"container's packages still differ from before the run: {_changes(before, final)}"))
+        self.after = final
+        # The run changed something only if the rollback could not undo it all (or removed a denied package).
+        self.result["changed"] = bool(self.result["removed_denied"]) or not restored
+        return {"uninstalled": changes["added"], "reinstalled": restore, "restored": restored, "summary": summary}
+
+    def _record(self, requirements: list[Requirement], plan: list[Planned], cset: ConstraintSet,
+                current: dict[str, Any] | None) -> None:
+        """Write what this run asked for and got into the host-side manifest."""
+        after = self.after if self.after is not None else ({} if self.s.check_mode else self.pyc.installed())
+        planned = {p.canonical: p.version for p in plan}
+        # Packages this collection put in (now or before) stay ours even once pinned: a torchaudio
+        # installed here is torch family from then on. The image's own packages are never recorded.
+        ours = set(planned) | set((current or {}).get("packages", {})) | set((current or {}).get("resolved", {}))
+        requested = {}
+        for req in requirements:
+            if req.canonical in cset.pins and req.canonical not in ours:
+                continue
+            version = after.get(req.canonical, (None, None))[1] or planned.get(req.canonical)
+            if version:
+                requested[req.canonical] = (req.text, version)
+        if current is None and not requested:
+            return  # nothing of ours to remember
+        resolved = {name: after.get(name, (None, version))[1] for name, version in planned.items()}
+        image_pins = {cset.names[n]: v for n, v in cset.pins.items() if n not in ours}
+        wanted = manifests.merged(current, self.s.container, requested, resolved, image_pins, self.sources)
+        if manifests.same_record(current, wanted):
+            self.result["manifest"] = current
+            return
+        self.result.update(changed=True, manifest_changed=True)
+        self.result["manifest"] = wanted if self.s.check_mode else manifests.save(self.s.manifest_path, wanted)

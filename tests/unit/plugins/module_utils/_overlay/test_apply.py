@@ -1,0 +1,195 @@
+"""The whole speech_patch run against an in-memory container and a real local HTTP service."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import DockerAccessError
+from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import ArchiveError
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import (
+    OverlayFailure, Settings, Verify, run)
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import MANIFEST_NAME, OverlayFile
+
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import REFERENCE, FakeClient, FakeContainer, FakeService
+
+STOCK = b"print('stock server')\n"
+OVERLAY = [OverlayFile("main.py", b"print('patched server')\n", 0o644),
+           OverlayFile("diarizer.py", b"MAX_SPEAKERS = 4\n", 0o644),
+           OverlayFile("warmup.wav", b"RIFF\0\0\0\0WAVEfmt ", 0o644)]
+
+
+@pytest.fixture
+def service():
+    s = FakeService()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def box(service):
+    return FakeContainer({"main.py": STOCK, "requirements.txt": b"fastapi\n"}, service=service)
+
+
+def settings(tmp_path, service, files=None, **extra) -> Settings:
+    base = dict(container="parakeet-asr", files=OVERLAY if files is None else files, backup_dir=str(tmp_path / "backups"),
+                ready_url=service.url + "/ready", ready_timeout=5,
+                verify=Verify(service.url + "/v1/audio/transcriptions", b"RIFF", REFERENCE))
+    base.update(extra)
+    return Settings(**base)
+
+
+def test_first_run_applies_with_one_read_one_write_one_restart(tmp_path, service, box):
+    result = run(FakeClient(box), settings(tmp_path, service))
+    assert result["changed"] and result["status"] == "applied" and result["restarted"]
+    assert [c for c in box.calls if c != "reload"] == ["get_archive /app", "put_archive /app", "restart"]
+    assert box.files["main.py"]["data"] == OVERLAY[0].data
+    manifest = json.loads(box.files[MANIFEST_NAME]["data"])
+    assert manifest["files"]["main.py"] == OVERLAY[0].sha256 and manifest["image_id"] == box.attrs["Image"]
+    assert result["verification"]["passed"] and service.transcriptions == 1
+    assert sorted(result["backup"]["recorded"]) == ["diarizer.py", "main.py", "warmup.wav"]
+    assert sorted(result["changed_files"]) == ["diarizer.py", "main.py", "warmup.wav"]
+    assert box.files["requirements.txt"]["data"] == b"fastapi\n"  # other files untouched
+
+
+def test_second_run_is_a_no_op_with_one_request(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    box.calls.clear()
+    service.transcriptions = 0
+    result = run(FakeClient(box), settings(tmp_path, service))
+    assert not result["changed"] and result["status"] == "current" and not result["restarted"]
+    assert result["check_mode"] is False
+    assert box.calls == ["get_archive /app"]
+    assert box.restarts == 1 and service.transcriptions == 0
+    assert result["drift"] == []
+
+
+def test_check_mode_reports_without_touching_anything(tmp_path, service, box):
+    result = run(FakeClient(box), settings(tmp_path, service, check_mode=True, diff_mode=True))
+    assert result["changed"] and result["status"] == "applied" and not result["restarted"]
+    assert result["check_mode"] is True
+    assert box.calls == ["get_archive /app"] and box.files["main.py"]["data"] == STOCK
+    assert not (tmp_path / "backups").exists()
+    headers = [d["after_header"] for d in result["diff"]]
+    assert "parakeet-asr:/app/main.py" in headers and "parakeet-asr:/app/.spark_overlay.json" in headers
+    wav = next(d for d in result["diff"] if d["after_header"].endswith("warmup.wav"))
+    assert wav.get("src_binary") == 1
+
+
+def test_broken_overlay_is_rolled_back_with_log_tail(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    good = dict(box.files)
+    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644), OverlayFile("extra.py", b"x\n", 0o644)] + OVERLAY[1:]
+    with pytest.raises(OverlayFailure) as failure:
+        run(FakeClient(box), settings(tmp_path, service, files=broken))
+    message, result = str(failure.value), failure.value.result
+    assert "did not become ready: container exited with code 1" in message
+    assert "previous files were put back and the service is ready again" in message
+    assert "deliberately broken" in message and "deliberately broken" in result["log_tail"]
+    assert result["rolled_back"] and result["status"] == "rolled_back"
+    assert box.files == good  # previous overlay, its manifest, no extra.py
+    # apply, broken start, then the rollback: the crashed container must run
+    # again before extra.py can be deleted (exec), and restarts once more after.
+    assert box.restarts == 4 and service.mode == "ok"
+    calls = [c for c in box.calls if c != "reload"]
+    assert calls[-4:] == ["put_archive /app", "restart", "exec rm -f -- /app/extra.py", "restart"]
+
+
+def test_failed_verification_is_rolled_back(tmp_path, service, box):
+    garbled = [OverlayFile("main.py", b"GARBLE = True\n", 0o644)]
+    with pytest.raises(OverlayFailure, match=r"real-speech check failed: word error rate 1\.00 > 0\.25"):
+        run(FakeClient(box), settings(tmp_path, service, files=garbled))
+    assert box.files["main.py"]["data"] == STOCK and MANIFEST_NAME not in box.files
+    assert service.mode == "ok"
+    assert box.restarts == 2  # still running after the failed check: one restart puts it back
+
+
+def test_absent_restores_originals_and_is_then_idempotent(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    result = run(FakeClient(box), settings(tmp_path, service, state="absent", verify=None))
+    assert result["changed"] and result["status"] == "restored" and result["restarted"]
+    assert box.files["main.py"]["data"] == STOCK
+    assert set(box.files) == {"main.py", "requirements.txt"}
+    again = run(FakeClient(box), settings(tmp_path, service, state="absent", verify=None))
+    assert not again["changed"] and again["status"] == "absent"
+
+
+def test_absent_without_backup_refuses_to_guess(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service, backup_dir=str(tmp_path / "one")))
+    with pytest.raises(OverlayFailure, match="no original is recorded"):
+        run(FakeClient(box), settings(tmp_path, service, state="absent", backup_dir=str(tmp_path / "other")))
+
+
+def test_recreated_container_gets_the_overlay_again_and_backup_keeps_the_stock_file(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    fresh = FakeContainer({"main.py": STOCK}, service=service)  # docker rm + run: the image's files
+    result = run(FakeClient(fresh), settings(tmp_path, service))
+    assert result["changed"] and result["restarted"] and result["backup"]["recorded"] == []
+    from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupStore
+    assert BackupStore(str(tmp_path / "backups"), fresh.attrs["Image"]).original("main.py").data == STOCK
+
+
+def test_mode_only_change_is_written_without_restart(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    result = run(FakeClient(box), settings(tmp_path, service, mode=0o600))
+    assert result["changed"] and not result["restarted"] and box.restarts == 1
+    assert box.files["main.py"]["mode"] == 0o600
+
+
+def test_drift_is_reported_and_repaired(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    box.files["diarizer.py"]["data"] = b"MAX_SPEAKERS = 8\n"  # edited by hand in the container
+    result = run(FakeClient(box), settings(tmp_path, service))
+    assert result["drift"] == ["diarizer.py"] and result["changed_files"] == ["diarizer.py"]
+    assert box.files["diarizer.py"]["data"] == OVERLAY[1].data
+
+
+def test_dropped_file_goes_back_to_its_original(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    result = run(FakeClient(box), settings(tmp_path, service, files=OVERLAY[:2]))
+    assert {f["name"]: f["action"] for f in result["files"]}["warmup.wav"] == "remove"
+    assert "warmup.wav" not in box.files
+
+
+def test_verify_always_checks_even_without_change(tmp_path, service, box):
+    always = Verify(service.url + "/t", b"RIFF", REFERENCE, when="always")
+    run(FakeClient(box), settings(tmp_path, service, verify=always))
+    service.transcriptions = 0
+    result = run(FakeClient(box), settings(tmp_path, service, verify=always))
+    assert not result["changed"] and result["verification"]["passed"] and service.transcriptions == 1
+    service.mode = "garble"
+    with pytest.raises(OverlayFailure, match="Nothing was rolled back"):
+        run(FakeClient(box), settings(tmp_path, service, verify=always))
+
+
+def test_restart_false_writes_but_does_not_restart(tmp_path, service, box):
+    result = run(FakeClient(box), settings(tmp_path, service, restart=False))
+    assert result["changed"] and not result["restarted"] and box.restarts == 0
+    assert any("restart=false" in n for n in result["notes"])
+
+
+def test_container_problems_are_clear(tmp_path, service, box):
+    with pytest.raises(DockerAccessError, match="'nope' does not exist"):
+        run(FakeClient(box), settings(tmp_path, service, container="nope"))
+    stopped = FakeContainer({"main.py": STOCK}, running=False)
+    with pytest.raises(DockerAccessError, match="is not running"):
+        run(FakeClient(stopped), settings(tmp_path, service))
+    with pytest.raises(ArchiveError, match="/srv does not exist"):
+        run(FakeClient(box), settings(tmp_path, service, dest="/srv"))
+
+
+def test_rollback_to_the_stock_server_waits_on_its_own_endpoint(tmp_path, service, box):
+    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644)]
+    urls = dict(ready_url=service.url + "/health/ready", original_ready_url=service.url + "/health")
+    with pytest.raises(OverlayFailure, match="service is ready again") as failure:
+        run(FakeClient(box), settings(tmp_path, service, files=broken, **urls))
+    assert failure.value.result["rollback_ready"]["url"].endswith("/health")
+    assert box.files["main.py"]["data"] == STOCK
+
+
+def test_rollback_without_original_ready_url_reports_the_service_down(tmp_path, service, box):
+    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644)]
+    with pytest.raises(OverlayFailure, match="did NOT come back: not ready after 1s; last answer: HTTP 404"):
+        run(FakeClient(box), settings(tmp_path, service, files=broken, ready_url=service.url + "/health/ready",
+                                      ready_timeout=1))
+    assert box.files["main.py"]["data"] == STOCK  # the files are back even so

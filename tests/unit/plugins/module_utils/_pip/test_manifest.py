@@ -1,0 +1,54 @@
+"""The host-side package manifest of a container."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.spark_control.audio.plugins.module_utils._pip import manifest as m
+
+
+def test_path_is_one_file_per_container_with_a_safe_name(tmp_path):
+    assert m.path_for(str(tmp_path), "parakeet-asr") == str(tmp_path / "parakeet-asr.json")
+    assert m.path_for(str(tmp_path), "../evil/x") == str(tmp_path / ".._evil_x.json")
+
+
+def test_record_merge_and_reinstall_plan(tmp_path):
+    path = m.path_for(str(tmp_path / "manifests"), "parakeet-asr")
+    assert m.load(path) is None
+    first = m.merged(None, "parakeet-asr", {"loose-torch-user": ("loose-torch-user>=1", "1.0.0")},
+                     {"loose-torch-user": "1.0.0", "bench-helper-lib": "2.0.0"}, {"torch": "2.9.0a0+x.nv25.10"})
+    saved = m.save(path, first)
+    assert m.load(path) == saved and saved["updated_at"]
+    assert oct(os.stat(path).st_mode & 0o777) == "0o644"
+    second = m.merged(saved, "parakeet-asr", {"sdist-only-lib": ("sdist-only-lib", "1.0.0")},
+                      {"sdist-only-lib": "1.0.0"}, {"torch": "2.9.0a0+x.nv25.10"})
+    assert set(second["packages"]) == {"loose-torch-user", "sdist-only-lib"}
+    assert not m.same_record(saved, second)
+    assert m.same_record(second, m.merged(second, "parakeet-asr", {}, {}, {"torch": "2.9.0a0+x.nv25.10"}))
+    requirements, deps = m.reinstall_plan(second)
+    assert requirements == ["loose-torch-user==1.0.0", "sdist-only-lib==1.0.0"]
+    assert deps == {"bench-helper-lib": "2.0.0"}
+    assert not [p for p in os.listdir(tmp_path / "manifests") if p.startswith(".manifest-")]
+
+
+@pytest.mark.parametrize("content,needle", [("{broken", "cannot read"), ('{"x": 1}', "not a container_pip")])
+def test_bad_manifest_is_a_clear_error(tmp_path, content, needle):
+    path = tmp_path / "c.json"
+    path.write_text(content)
+    with pytest.raises(m.ManifestError, match=needle):
+        m.load(str(path))
+
+
+def test_unwritable_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(m.ManifestError, match="cannot write"):
+        m.save(str(blocker / "c.json"), {"packages": {}})
+
+
+def test_saved_file_is_plain_json(tmp_path):
+    path = str(tmp_path / "c.json")
+    m.save(path, m.merged(None, "c", {}, {}, {}))
+    assert json.loads(open(path).read())["tool"] == "spark_control.audio.container_pip"
