@@ -20,13 +20,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
     DockerException, NotFound, describe)
 
 SCAN_LIMIT = 64 * 1024 * 1024
 
 
-class ArchiveError(Exception):
+class ArchiveError(CollectionError):
     """A container directory cannot be read or written; the message says why."""
 
 

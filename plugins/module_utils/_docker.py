@@ -19,6 +19,8 @@ import os
 import sys
 from typing import Any
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+
 try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
@@ -47,7 +49,7 @@ DOCKER_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
 }
 
 
-class DockerAccessError(Exception):
+class DockerAccessError(CollectionError):
     """The Docker engine or a container cannot be used; the message says why."""
 
 

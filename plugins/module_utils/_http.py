@@ -1,9 +1,10 @@
 # Copyright (c) 2025, Spark Control team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""One HTTP session for a health run: 503 retries that honour Retry-After.
+"""The collection's one HTTP client: a session whose 503 retries honour Retry-After.
 
-Private to this collection. ``HttpClient.request`` returns a ``Reply`` for
+Private to this collection; used by audio_health's probes and speech_patch's
+readiness and speech checks. ``HttpClient.request`` returns a ``Reply`` for
 any HTTP status and raises ``HttpFailure`` (with ``kind`` timeout,
 connection or tls, and a message that says what to check) when no answer
 came. A 503 is retried with exponential backoff, waiting at least what the
@@ -20,15 +21,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
+
 try:
     import requests
 
     HAS_REQUESTS = True
-except ImportError:
+except ImportError as exc:
     requests = None
     HAS_REQUESTS = False
+    _deps.missing("requests", exc)
 
-USER_AGENT = "spark_control.audio.audio_health"
+USER_AGENT = "spark_control.audio"
 RETRY_STATUSES = (503,)
 CONNECT_TIMEOUT = 10.0
 MAX_SINGLE_WAIT = 30.0
@@ -92,9 +96,9 @@ class HttpClient:
     def __init__(self, *, token: str | None = None, validate_certs: bool = True, ca_path: str | None = None,
                  timeout: float = 120.0, retries: int = 5, retry_max_time: float = 60.0, backoff: float = 0.5,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 session: Any = None) -> None:
+                 session: Any = None, user_agent: str = USER_AGENT) -> None:
         self.session = session if session is not None else requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["User-Agent"] = user_agent
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.session.verify = (ca_path or True) if validate_certs else False

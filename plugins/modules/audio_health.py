@@ -353,13 +353,14 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard
 from ansible_collections.spark_control.audio.plugins.module_utils import _wer
-from ansible_collections.spark_control.audio.plugins.module_utils._http import HAS_REQUESTS, HttpClient
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import Settings
-from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import (
-    PROBES, InputError, available_probes, run)
+from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import PROBES, InputError, available_probes, run
+from ansible_collections.spark_control.audio.plugins.module_utils._http import HAS_REQUESTS, HttpClient
 
+USER_AGENT = "spark_control.audio.audio_health"
 FILE_SPEC = {"path": {"type": "path", "required": True}, "reference": {"type": "str"}, "name": {"type": "str"}}
 DIARIZATION_SPEC = {"path": {"type": "path", "required": True}, "speakers": {"type": "int"},
                     "name": {"type": "str"}}
@@ -436,7 +437,7 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
     shipped = params["_audio"] or {}
     fixtures = [_materialise(f, shipped) for f in params["audio_files"] or []]
     diarization = _materialise(params["diarization_file"], shipped) if params["diarization_file"] else None
-    client = HttpClient(token=params["api_token"], validate_certs=params["validate_certs"],
+    client = HttpClient(token=params["api_token"], validate_certs=params["validate_certs"], user_agent=USER_AGENT,
                         ca_path=params["ca_path"], timeout=params["timeout"], retries=params["retries"],
                         retry_max_time=params["retry_max_time"])
     settings = Settings(
@@ -468,12 +469,12 @@ def main() -> None:
     params = module.params
     try:
         settings, probes, skipped = settings_from(params)
-    except InputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
+    except CollectionError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     try:
         result = run(settings, probes)
-    except InputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
+    except CollectionError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     except Exception as exc:  # a bug must still come back as a message, with the trace for a report
         module.fail_json(msg=f"audio_health failed unexpectedly: {exc.__class__.__name__}: {exc}",
                          exception=traceback.format_exc(), changed=False)

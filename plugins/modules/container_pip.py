@@ -347,17 +347,13 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
-    DOCKER_ARGUMENT_SPEC, DockerAccessError, connect, running_container,
-)
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerExecError, ContainerPython
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import ManifestError, path_for
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import RequirementError, parse_requirement
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect, running_container
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import path_for
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import Requirement, RequirementError, parse_requirement
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import DEFAULT_DENY, deny_map
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.report import ReportError
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import (
-    ContainerPipError, Run, Settings, sources_from,
-)
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import Run, Settings, sources_from
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "container": {"type": "str", "required": True, "aliases": ["name"]},
@@ -389,6 +385,13 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
 } | DOCKER_ARGUMENT_SPEC
 
 
+def _requirements(texts: list[str]) -> list[Requirement]:
+    try:
+        return [parse_requirement(text) for text in texts]
+    except RequirementError as exc:
+        raise RequirementError(f"packages: {exc}") from None
+
+
 def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Settings:
     deny = deny_map(params["deny"])
     # The short default reason of the option becomes the full story in the error message.
@@ -398,7 +401,7 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Setti
     keep_manifest = params["record"] or params["reinstall"]
     return Settings(
         container=params["container"],
-        requirements=[parse_requirement(text) for text in params["packages"] or []],
+        requirements=_requirements(params["packages"] or []),
         reinstall=params["reinstall"],
         family=params["pinned_packages"],
         constraint_file=params["constraint_file"],
@@ -430,12 +433,8 @@ def main() -> None:
         client = connect(module.params | {"docker_timeout": timeout})
         container = running_container(client, settings.container)
         result = Run(ContainerPython(client, container, module.params["python"]), settings).execute()
-    except RequirementError as exc:
-        module.fail_json(msg=f"packages: {exc}", changed=False)
-    except ContainerPipError as exc:
-        module.fail_json(msg=str(exc), **({"changed": False} | exc.result))
-    except (DockerAccessError, ContainerExecError, ManifestError, ReportError) as exc:
-        module.fail_json(msg=str(exc), changed=False)
+    except CollectionError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     for note in result.get("notes", []):
         module.warn(note)
     module.exit_json(**result)

@@ -364,15 +364,10 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupError
-from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import ArchiveError
-from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
-    DOCKER_ARGUMENT_SPEC, DockerAccessError, connect)
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import (
-    OverlayFailure, Settings, Verify, run)
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
-    OverlaySourceError, from_wire, load_dir, load_list)
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.service_check import ServiceCheckError
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, Verify, run
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import OverlaySourceError, from_wire, load_dir, load_list
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "container": {"type": "str", "required": True, "aliases": ["name"]},
@@ -486,10 +481,8 @@ def main() -> None:
         settings = settings_from(module.params, module.check_mode, module._diff)
         client = connect(module.params)
         result = run(client, settings)
-    except OverlayFailure as exc:
+    except CollectionError as exc:
         module.fail_json(msg=str(exc), **exc.result)
-    except (OverlaySourceError, DockerAccessError, ArchiveError, BackupError, ServiceCheckError) as exc:
-        module.fail_json(msg=str(exc), changed=False)
     for note in result.get("notes", []):
         module.warn(note)
     module.exit_json(**result)

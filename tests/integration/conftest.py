@@ -17,28 +17,19 @@ import time
 import wave
 from pathlib import Path
 
-import jiwer
 import numpy as np
 import pytest
 import requests
+
+from ansible_collections.spark_control.audio.plugins.module_utils._wer import word_error_rate
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIO = REPO / "files" / "audio"
 OFFSET = int(os.environ.get("SPARK_BENCH_PORT_OFFSET", "0"))
 SUFFIX = os.environ.get("SPARK_BENCH_SUFFIX", "")
 
-_NORMALISE = jiwer.Compose([
-    jiwer.ToLowerCase(),
-    jiwer.RemovePunctuation(),
-    jiwer.RemoveMultipleSpaces(),
-    jiwer.Strip(),
-    jiwer.ReduceToListOfListOfWords(),
-])
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate after lower-casing and dropping punctuation."""
-    return jiwer.wer(reference, hypothesis, reference_transform=_NORMALISE, hypothesis_transform=_NORMALISE)
+# The collection's one word error rate (case, punctuation and numbers normalised).
+wer = word_error_rate
 
 
 def wav_info(data: bytes) -> dict:

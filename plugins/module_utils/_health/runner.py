@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard as guard
 from ansible_collections.spark_control.audio.plugins.module_utils._health import probes_service as service
 from ansible_collections.spark_control.audio.plugins.module_utils._health import probes_speech as speech
@@ -23,7 +24,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._health.result
 PROBES = ("liveness", "catalogue", "overlay", "stt", "diarization", "tts")
 
 
-class InputError(Exception):
+class InputError(CollectionError):
     """The run cannot start: the message says which option or file is wrong."""
 
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay import manifest as manifest_lib
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupStore
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import (
@@ -32,12 +33,8 @@ from ansible_collections.spark_control.audio.plugins.module_utils._overlay.servi
     ReadyResult, ServiceCheckError, check_speech, wait_ready)
 
 
-class OverlayFailure(Exception):
+class OverlayFailure(CollectionError):
     """The run failed; ``result`` holds what to report next to the message."""
-
-    def __init__(self, message: str, **result: Any) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass

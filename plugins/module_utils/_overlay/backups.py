@@ -9,27 +9,26 @@ originals are stored per image id under ``<root>/<image-id>/``:
 ``index.json`` says for every recorded name whether it existed (and its
 mode, owner, checksum), ``files/<name>`` holds the bytes. A name is recorded
 once, before its first overwrite, and never replaced afterwards. Writes are
-atomic (temp file + rename) and serialised with a lock file, because several
+atomic and serialised with a lock file (``_state_files``), because several
 containers of the same image may be patched at the same time.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import re
-import tempfile
-import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import Entry
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._state_files import atomic_write, locked, utc_timestamp
 
 _IMAGE_ID = re.compile(r"^(sha256:)?[0-9a-f]{12,64}$")
 
 
-class BackupError(Exception):
+class BackupError(CollectionError):
     """The backup store cannot be read or written; the message says why."""
 
 
@@ -77,33 +76,18 @@ class BackupStore:
     def _locked(self) -> Iterator[None]:
         try:
             os.makedirs(self.path, mode=0o700, exist_ok=True)
-            handle = open(os.path.join(self.path, ".lock"), "a")
         except OSError as exc:
             raise BackupError(
                 f"cannot create the backup folder {self.path}: {exc.strerror or exc}; set backup_dir "
                 "to a folder this user may write"
             ) from None
-        with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with locked(os.path.join(self.path, ".lock")):
+            yield
 
     def _write(self, relative: str, data: bytes) -> None:
         target = os.path.join(self.path, relative)
         os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
+        atomic_write(target, data, 0o600)
 
     def record(self, current: dict[str, Entry | None], container: str) -> list[str]:
         """Keep the current state of every name not recorded yet; return those names."""
@@ -125,7 +109,7 @@ class BackupStore:
                         files[name] = {"existed": True, "kind": entry.kind, "mode": entry.mode, "uid": entry.uid,
                                        "gid": entry.gid, "size": len(entry.data), "sha256": entry.sha256,
                                        "linkname": entry.linkname}
-                    files[name]["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                    files[name]["recorded_at"] = utc_timestamp()
                     files[name]["container"] = container
                     added.append(name)
                 if added:

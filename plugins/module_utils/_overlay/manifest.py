@@ -10,8 +10,9 @@ tell the overlay is present and whether a file drifted since.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
+
+from ansible_collections.spark_control.audio.plugins.module_utils._state_files import utc_timestamp
 
 TOOL = "spark_control.audio.speech_patch"
 
@@ -20,7 +21,7 @@ def build(version: str, files: dict[str, str], image_id: str, applied_at: str | 
     return {
         "version": version,
         "files": dict(sorted(files.items())),
-        "applied_at": applied_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "applied_at": applied_at or utc_timestamp(),
         "image_id": image_id,
         "tool": TOOL,
     }

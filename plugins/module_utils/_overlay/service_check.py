@@ -3,15 +3,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Wait for a speech service to be ready and check it with real speech.
 
-Private to this collection. Three calls, all bounded in time, none raising
-anything but ``ServiceCheckError`` (with a message fit for ``fail_json``):
+Private to this collection; speech_patch's checks after a restart. Both go
+through the collection's one HTTP client (``_http``, which honours
+``Retry-After`` in both its forms) and its one word error rate (``_wer``),
+are bounded in time, and raise nothing but ``ServiceCheckError`` (a message
+fit for ``fail_json``):
 
 * ``wait_ready(url, timeout, alive=None)`` -> ``ReadyResult``: poll a GET
   endpoint until it answers 200. ``alive()`` may return a reason string to
   stop early (for example "container exited with code 1").
 * ``transcribe(url, audio, ...)`` -> text: one OpenAI-style
-  ``POST /v1/audio/transcriptions``; waits out 503 + Retry-After (the bench
-  fault switch and a busy GPU answer that) until the timeout.
+  ``POST /v1/audio/transcriptions``; waits out 503 + Retry-After (a busy GPU
+  answers that) until the timeout.
 * ``check_speech(url, audio, reference, max_wer, ...)`` -> dict with
   ``text``, ``wer``, ``max_wer``, ``passed``, ``seconds``.
 
@@ -23,24 +26,14 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-try:
-    import requests
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient, HttpFailure
+from ansible_collections.spark_control.audio.plugins.module_utils._wer import normalise, word_error_rate
 
-    HAS_REQUESTS = True
-except ImportError:
-    requests = None
-    HAS_REQUESTS = False
-
-try:
-    import jiwer
-
-    HAS_JIWER = True
-except ImportError:
-    jiwer = None
-    HAS_JIWER = False
+USER_AGENT = "spark_control.audio.speech_patch"
 
 
-class ServiceCheckError(Exception):
+class ServiceCheckError(CollectionError):
     """A readiness or speech check could not be made or failed; says why."""
 
 
@@ -56,81 +49,66 @@ class ReadyResult:
         return asdict(self)
 
 
-def _need_requests() -> None:
-    if not HAS_REQUESTS:
-        raise ServiceCheckError("the Python 'requests' package is missing on this host: install requirements/runtime.txt")
-
-
 def wait_ready(url: str, timeout: float, alive: Callable[[], str | None] | None = None,
                interval: float = 1.0, request_timeout: float = 5.0) -> ReadyResult:
     """Poll ``url`` until it answers 200, ``alive()`` reports a reason, or ``timeout`` passes."""
-    _need_requests()
+    # Polling is this loop's job: the client itself does not retry 503s here.
+    client = HttpClient(timeout=request_timeout, retries=0, user_agent=USER_AGENT)
     start = time.monotonic()
     status, detail = None, "no answer yet"
-    while True:
-        try:
-            answer = requests.get(url, timeout=request_timeout)
-            status = answer.status_code
-            if status == 200:
-                return ReadyResult(True, url, status, round(time.monotonic() - start, 2), "ready")
-            detail = f"HTTP {status}: {answer.text[:200].strip()}"
-        except requests.RequestException as exc:
-            status, detail = None, f"no answer ({type(exc).__name__})"
-        reason = alive() if alive else None
-        if reason:
-            return ReadyResult(False, url, status, round(time.monotonic() - start, 2), reason)
-        if time.monotonic() - start + interval > timeout:
-            return ReadyResult(False, url, status, round(time.monotonic() - start, 2),
-                               f"not ready after {timeout}s; last answer: {detail}")
-        time.sleep(interval)
+    try:
+        while True:
+            try:
+                answer = client.request("GET", url)
+                status = answer.status
+                if status == 200:
+                    return ReadyResult(True, url, status, round(time.monotonic() - start, 2), "ready")
+                detail = f"HTTP {status}: {answer.error_text(200).strip()}"
+            except HttpFailure as exc:
+                status, detail = None, f"no answer ({exc.kind}: {exc})"
+            reason = alive() if alive else None
+            if reason:
+                return ReadyResult(False, url, status, round(time.monotonic() - start, 2), reason)
+            if time.monotonic() - start + interval > timeout:
+                return ReadyResult(False, url, status, round(time.monotonic() - start, 2),
+                                   f"not ready after {timeout}s; last answer: {detail}")
+            time.sleep(interval)
+    finally:
+        client.close()
 
 
 def transcribe(url: str, audio: bytes, filename: str = "speech.wav", model: str | None = None,
                timeout: float = 120.0, language: str | None = None) -> str:
     """Send one file to an OpenAI-style transcription endpoint and return the text."""
-    _need_requests()
-    deadline = time.monotonic() + timeout
     form = {"response_format": "json"}
     if model:
         form["model"] = model
     if language:
         form["language"] = language
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            answer = requests.post(url, files={"file": (filename, audio, "audio/wav")}, data=form,
-                                   timeout=max(left, 1.0))
-        except requests.RequestException as exc:
-            raise ServiceCheckError(f"transcription request to {url} failed: {type(exc).__name__}: {exc}") from None
-        if answer.status_code == 503 and left > 1:
-            time.sleep(min(float(answer.headers.get("Retry-After", "1") or 1), max(left - 1, 0.1)))
-            continue
-        if answer.status_code != 200:
-            raise ServiceCheckError(f"transcription at {url} answered HTTP {answer.status_code}: {answer.text[:300].strip()}")
-        try:
-            return str(answer.json()["text"])
-        except (ValueError, KeyError, TypeError):
-            raise ServiceCheckError(f"transcription at {url} did not return JSON with a 'text' field: "
-                                    f"{answer.text[:200].strip()}") from None
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """WER after lower-casing and dropping punctuation (needs jiwer)."""
-    if not HAS_JIWER:
-        raise ServiceCheckError("the Python 'jiwer' package is missing on this host (needed for the word error "
-                                "rate): install requirements/runtime.txt")
-    normalise = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
-                               jiwer.Strip(), jiwer.ReduceToListOfListOfWords()])
-    if not normalise(reference) or not normalise(reference)[0]:
-        raise ServiceCheckError("the reference transcript is empty: give the words spoken in the audio")
-    if not hypothesis.strip():
-        return 1.0
-    return float(jiwer.wer(reference, hypothesis, reference_transform=normalise, hypothesis_transform=normalise))
+    # 503 answers are waited out (Retry-After honoured) for as long as the timeout allows.
+    client = HttpClient(timeout=timeout, retries=100, retry_max_time=timeout, user_agent=USER_AGENT)
+    try:
+        answer = client.request("POST", url, files={"file": (filename, audio, "audio/wav")}, data=form)
+    except HttpFailure as exc:
+        raise ServiceCheckError(f"transcription request to {url} failed: {exc}") from None
+    finally:
+        client.close()
+    if answer.status != 200:
+        waited = f" (still 503 after {answer.attempts} tries over {answer.seconds:.0f} s)" if answer.exhausted else ""
+        raise ServiceCheckError(f"transcription at {url} answered HTTP {answer.status}{waited}: "
+                                f"{answer.error_text().strip()}")
+    try:
+        return str(answer.json()["text"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ServiceCheckError(f"transcription at {url} did not return JSON with a 'text' field: "
+                                f"{answer.content[:200].decode('utf-8', 'replace').strip()}") from None
 
 
 def check_speech(url: str, audio: bytes, reference: str, max_wer: float, timeout: float = 120.0,
                  model: str | None = None, filename: str = "speech.wav") -> dict[str, Any]:
     """Transcribe real speech once and compare it with the reference transcript."""
+    if not normalise(reference):
+        raise ServiceCheckError("the reference transcript is empty: give the words spoken in the audio")
     start = time.monotonic()
     text = transcribe(url, audio, filename=filename, model=model, timeout=timeout)
     wer = word_error_rate(reference, text)

@@ -17,11 +17,13 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+
 MANIFEST_NAME = ".spark_overlay.json"
 DEFAULT_EXCLUDES = ("__pycache__", "*.pyc", ".*")
 
 
-class OverlaySourceError(Exception):
+class OverlaySourceError(CollectionError):
     """The overlay source cannot be used; the message names the path and the fix."""
 
 

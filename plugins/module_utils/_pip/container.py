@@ -29,6 +29,7 @@ except ImportError:  # reported by _docker.connect()
     class ReadTimeout(Exception):  # type: ignore[no-redef]
         """requests' ReadTimeout stand-in; never raised."""
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
     DockerException, NotFound, describe)
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical
@@ -89,7 +90,7 @@ _PROBE = (
 )
 
 
-class ContainerExecError(Exception):
+class ContainerExecError(CollectionError):
     """A command could not be run in the container; the message says why."""
 
 

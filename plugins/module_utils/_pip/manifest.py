@@ -10,24 +10,23 @@ recreated. It records, per requested package, the requirement as given and
 the version that got installed, plus the exact versions of the dependencies
 that came with them (``resolved``), the pins in force at the time, and the
 index options used (``sources``: a reinstall uses them unless given others).
-Writes are atomic (temp file + rename) under a lock file.
+Writes are atomic, under a lock file (``_state_files``).
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import tempfile
-import time
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
+
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._state_files import atomic_write, locked, utc_timestamp
 
 TOOL = "spark_control.audio.container_pip"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class ManifestError(Exception):
+class ManifestError(CollectionError):
     """The manifest cannot be read or written; the message says why."""
 
 
@@ -84,28 +83,13 @@ def reinstall_plan(manifest: dict[str, Any]) -> tuple[list[str], dict[str, str]]
     return requirements, deps
 
 
-@contextmanager
-def _locked(folder: str) -> Iterator[None]:
-    with open(os.path.join(folder, ".lock"), "a", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def save(path: str, manifest: dict[str, Any]) -> dict[str, Any]:
     folder = os.path.dirname(path)
-    manifest = dict(manifest, updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    manifest = dict(manifest, updated_at=utc_timestamp())
     try:
         os.makedirs(folder, mode=0o755, exist_ok=True)
-        with _locked(folder):
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(manifest, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
+        with locked(os.path.join(folder, ".lock")):
+            atomic_write(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(), 0o644)
     except OSError as exc:
         raise ManifestError(f"cannot write the package manifest {path}: {exc}") from None
     return manifest

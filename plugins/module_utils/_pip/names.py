@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _REQUIREMENT = re.compile(
     rf"^(?P<name>{_NAME})\s*(?P<extras>\[[A-Za-z0-9._,\s-]*\])?\s*(?P<spec>[^;]*?)\s*(?:;\s*(?P<marker>.+))?$"
@@ -48,7 +50,7 @@ class Requirement:
         return canonical(self.name)
 
 
-class RequirementError(ValueError):
+class RequirementError(CollectionError):
     """A requirement string container_pip does not accept; the message says why."""
 
 

@@ -17,10 +17,11 @@ import posixpath
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical, leading_name
 
 
-class ReportError(ValueError):
+class ReportError(CollectionError):
     """The report is missing or not what pip writes; the message says why."""
 
 

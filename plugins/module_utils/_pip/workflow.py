@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip import manifest as manifests
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.constraints import ConstraintSet, build
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.failures import (
@@ -29,12 +30,8 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip.report im
 DEFAULT_CONSTRAINT_FILE = "/etc/pip/constraint.txt"
 
 
-class ContainerPipError(Exception):
+class ContainerPipError(CollectionError):
     """The run stopped; ``result`` carries what the module returns with the failure."""
-
-    def __init__(self, message: str, **result: Any) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass

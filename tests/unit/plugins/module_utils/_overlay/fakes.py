@@ -139,6 +139,7 @@ class FakeService:
         self.mode = "ok"  # ok | garble | down
         self.stock = False  # the stock server has no /health/ready (404)
         self.transcriptions = 0
+        self.transcript = REFERENCE  # what mode "ok" answers
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -166,7 +167,7 @@ class FakeService:
                 if service.mode == "down":
                     self._send(503, {"error": "down"})
                     return
-                text = REFERENCE if service.mode == "ok" else "purple monkey dishwasher"
+                text = service.transcript if service.mode == "ok" else "purple monkey dishwasher"
                 self._send(200, {"text": text})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,6 +1,7 @@
 """Readiness polling and the real-speech check, against a real local HTTP server."""
 from __future__ import annotations
 
+import email.utils
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -8,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.service_check import (
-    ServiceCheckError, check_speech, transcribe, wait_ready, word_error_rate)
+    ServiceCheckError, check_speech, transcribe, wait_ready)
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import REFERENCE, FakeService
 
@@ -50,16 +51,21 @@ def test_check_speech_passes_and_fails_on_wer(service):
     assert not bad["passed"] and bad["wer"] > 0.25
 
 
-def test_word_error_rate_normalises_case_and_punctuation():
-    assert word_error_rate("Hello, World.", "hello world") == 0.0
-    assert word_error_rate("one two three four", "one two three") == 0.25
-    assert word_error_rate("one two", "") == 1.0
+def test_the_speech_check_uses_the_collections_one_word_error_rate(service):
+    """Numbers and hyphens are normalised as audio_health does: a correct overlay passes."""
+    service.transcript = "room twenty-one opens at nine well known"
+    check = check_speech(service.url + "/t", b"RIFF", "Room 21 opens at 9. Well-known", 0.25)
+    assert check["wer"] == 0.0 and check["passed"]
+
+
+def test_an_empty_reference_is_refused_before_any_request(service):
     with pytest.raises(ServiceCheckError, match="reference transcript is empty"):
-        word_error_rate(" ... ", "x")
+        check_speech(service.url + "/t", b"RIFF", " ... ", 0.25)
+    assert service.transcriptions == 0
 
 
 class Flaky(BaseHTTPRequestHandler):
-    """503 + Retry-After for the first two requests, then a transcript."""
+    """503 + Retry-After for the first two requests (delta seconds, then an HTTP date), then a transcript."""
     count = 0
 
     def log_message(self, *args) -> None:
@@ -70,7 +76,7 @@ class Flaky(BaseHTTPRequestHandler):
         Flaky.count += 1
         if Flaky.count <= 2:
             self.send_response(503)
-            self.send_header("Retry-After", "0")
+            self.send_header("Retry-After", "0" if Flaky.count == 1 else email.utils.formatdate(usegmt=True))
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
