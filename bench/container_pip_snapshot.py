@@ -69,7 +69,7 @@ def main() -> None:
     box = client.containers.run(IMAGE, ["sleep", "infinity"], name=NAME, detach=True, network_mode="none",
                                 labels={"spark-bench.member": "true"})
     try:
-        pyc = ContainerPython(client, box, "python")
+        pyc = ContainerPython(box, "python")
         snapshot_way(pyc), naive_way(pyc)  # warm-up: page cache, first exec
         fast, slow = [], []
         for index in range(args.rounds):

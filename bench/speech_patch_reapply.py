@@ -333,14 +333,16 @@ def engine_seconds(bench: Bench, runs: int = 5) -> float:
     except ImportError:
         sys.path.insert(0, str(REPO / ".cache" / "collections"))
     from ansible_collections.spark_control.audio.plugins.module_utils._docker import connect
-    from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, run
-    from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import load_dir
+    from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import run
+    from ansible_collections.spark_control.audio.plugins.modules.speech_patch import ARGUMENT_SPEC, settings_from
 
-    files = load_dir(str(bench.src), [])
+    params = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
+    params.update(container=PATCH, src=str(bench.src), exclude=[], remote_src=True, backup_dir=str(bench.work / "backups"))
+    settings = settings_from(params, False, False)
     times = []
     for _run in range(runs):
         start = time.perf_counter()
-        result = run(connect({}), Settings(container=PATCH, files=files, backup_dir=str(bench.work / "backups")))
+        result = run(connect({}), settings)
         times.append(time.perf_counter() - start)
         if result["status"] != "current":
             raise RuntimeError(f"in-process no-op was {result['status']}")

@@ -16,15 +16,15 @@ import base64
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import LockTimeout, host_lock, lock_path
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
-    OverlaySourceError, load_dir)
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import load_dir
+from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
 
 MODULE = "spark_control.audio.audio_health"
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,16 +32,11 @@ SHIPPED_AUDIO = os.path.join(COLLECTION_ROOT, "files", "audio")
 SHIPPED_OVERLAY = os.path.join(COLLECTION_ROOT, "files", "parakeet_patches")
 DEFAULT_FIXTURES = ("single_speaker.wav", "two_speakers.wav")
 DIARIZATION_FIXTURE = "two_speakers.wav"
-ACTION_ONLY = ("lock_dir", "lock_key", "lock_timeout", "overlay_dir")
+ACTION_ONLY = (*LOCK_ARGUMENT_SPEC, "overlay_dir")
 
 
 class ControllerInputError(Exception):
     """A controller-side file is missing or unreadable; the message says which."""
-
-
-def default_lock_dir() -> str:
-    base = "/var/lock" if os.path.isdir("/var/lock") else tempfile.gettempdir()
-    return os.path.join(base, "spark_control_audio")
 
 
 def _sibling(path: str, suffix: str) -> str | None:
@@ -117,7 +112,7 @@ class ActionModule(ActionBase):
             if args.get("overlay_dir") or os.path.isdir(folder):
                 try:
                     args["expected_overlay"] = expected_overlay(self._find(folder, "overlay folder"))
-                except OverlaySourceError as exc:
+                except CollectionError as exc:
                     raise ControllerInputError(str(exc)) from None
         args["_audio"] = shipped
         return args
@@ -130,7 +125,7 @@ class ActionModule(ActionBase):
         lock_dir = args.get("lock_dir") or default_lock_dir()
         lock_key = args.get("lock_key") or task_vars.get("inventory_hostname") or "localhost"
         try:
-            lock_timeout = float(args.get("lock_timeout", 1800))
+            lock_timeout = float(args.get("lock_timeout", LOCK_ARGUMENT_SPEC["lock_timeout"]["default"]))
             args = self._controller_args(args)
         except (ControllerInputError, ValueError) as exc:
             result.update(failed=True, changed=False, msg=str(exc))
@@ -140,7 +135,7 @@ class ActionModule(ActionBase):
         try:
             with host_lock(lock_dir, lock_key, lock_timeout) as waited:
                 module_result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        except LockTimeout as exc:
+        except CollectionError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
             return result
         shown = module_result.get("invocation", {}).get("module_args")

@@ -17,6 +17,17 @@ options:
     type: str
     aliases:
       - docker_url
+  docker_tls_verify:
+    description:
+      - Talk TLS to the engine and verify its certificate against C(ca.pem) in O(docker_cert_path).
+      - When not set, the E(DOCKER_TLS_VERIFY) environment variable of the module is used, as the Docker CLI and
+        the SDK's C(docker.from_env()) do.
+    type: bool
+  docker_cert_path:
+    description:
+      - Folder on the managed host with C(ca.pem), C(cert.pem) and C(key.pem) for a TLS connection to the engine.
+      - When not set, the E(DOCKER_CERT_PATH) environment variable of the module is used.
+    type: path
   api_version:
     description:
       - Docker API version to speak; V(auto) asks the engine.
@@ -30,6 +41,6 @@ options:
     type: int
     default: 60
 requirements:
-  - The L(Docker SDK for Python,https://docker-py.readthedocs.io/) (C(docker), pinned in C(requirements/runtime.txt))
-    for the Python interpreter that runs the module on the managed host.
+  - The L(Docker SDK for Python,https://docker-py.readthedocs.io/) (C(docker)) for the Python interpreter that runs
+    the module on the managed host; C(playbooks/prepare_audio_hosts.yml) installs it in the audio-host virtualenv.
 """

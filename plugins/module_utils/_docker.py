@@ -7,7 +7,10 @@ Private to this collection. Modules that talk to the audio host's Docker
 engine share the options in ``DOCKER_ARGUMENT_SPEC`` (documented by the
 ``spark_control.audio.docker`` doc fragment) and use:
 
-* ``connect(params)`` -> ``docker.DockerClient``;
+* ``connect(params)`` -> ``docker.DockerClient``: the SDK's own environment
+  handling (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``, as
+  ``docker.from_env()`` reads them), with the module's options taking
+  precedence over the variables;
 * ``running_container(client, name)`` -> ``docker.models.containers.Container``.
 
 Both raise ``DockerAccessError`` whose message says what is wrong and what to
@@ -16,19 +19,21 @@ do, so a module can ``fail_json(msg=str(exc))`` without a traceback.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 
 try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
+    from docker.utils import kwargs_from_env
 
     HAS_DOCKER_SDK = True
-except ImportError:  # the host's Python lacks the SDK: reported by connect()
+except ImportError as exc:  # the host's Python lacks the SDK: the module says so first
     docker = None
     HAS_DOCKER_SDK = False
+    _deps.missing("docker", exc)
 
     # Stand-ins so that except clauses elsewhere stay valid; never raised.
     class DockerException(Exception):  # type: ignore[no-redef]
@@ -44,6 +49,8 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 DOCKER_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "docker_host": {"type": "str", "aliases": ["docker_url"]},
+    "docker_tls_verify": {"type": "bool"},
+    "docker_cert_path": {"type": "path"},
     "api_version": {"type": "str", "default": "auto", "aliases": ["docker_api_version"]},
     "docker_timeout": {"type": "int", "default": 60},
 }
@@ -53,28 +60,33 @@ class DockerAccessError(CollectionError):
     """The Docker engine or a container cannot be used; the message says why."""
 
 
-def missing_sdk_message() -> str:
-    return (
-        f"the Python 'docker' SDK is not installed for {sys.executable} on this host: "
-        "install requirements/runtime.txt there (pip install docker==7.2.0), or point "
-        "ansible_python_interpreter at a Python that has it"
-    )
+def client_environment(params: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The DOCKER_* variables the SDK reads, with the module's options put over the process environment."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k.startswith("DOCKER_")}
+    if params.get("docker_host"):
+        env["DOCKER_HOST"] = params["docker_host"]
+    if params.get("docker_tls_verify") is not None:
+        env["DOCKER_TLS_VERIFY"] = "1" if params["docker_tls_verify"] else ""
+    if params.get("docker_cert_path"):
+        env["DOCKER_CERT_PATH"] = params["docker_cert_path"]
+    return env
 
 
 def connect(params: dict[str, Any]) -> Any:
-    """Open and check a client for the engine named by the module's options.
-
-    ``docker_host`` falls back to ``$DOCKER_HOST``, then the local socket.
-    """
+    """Open and check a client for the engine named by the options and the environment."""
     if not HAS_DOCKER_SDK:
-        raise DockerAccessError(missing_sdk_message())
-    url = params.get("docker_host") or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+        raise DockerAccessError(_deps.missing_message(["docker"]))
+    env = client_environment(params)
+    url = env.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
     try:
-        client = docker.DockerClient(
-            base_url=url,
-            version=params.get("api_version") or "auto",
-            timeout=params.get("docker_timeout") or 60,
-        )
+        kwargs = kwargs_from_env(environment=env)
+    except DockerException as exc:  # e.g. DOCKER_CERT_PATH without the certificate files
+        raise DockerAccessError(f"the Docker TLS settings are unusable ({describe(exc)}): check docker_cert_path "
+                                "(or DOCKER_CERT_PATH), which must hold ca.pem, cert.pem and key.pem") from None
+    kwargs.setdefault("base_url", DEFAULT_DOCKER_HOST)
+    try:
+        client = docker.DockerClient(version=params.get("api_version") or "auto",
+                                     timeout=params.get("docker_timeout") or 60, **kwargs)
         client.ping()
     except DockerException as exc:
         raise DockerAccessError(
@@ -84,11 +96,16 @@ def connect(params: dict[str, Any]) -> Any:
     return client
 
 
-def running_container(client: Any, name: str) -> Any:
-    """The container called ``name`` (or with that id); it must be running."""
+def running_container(client: Any, name: str, missing_ok: bool = False) -> Any:
+    """The container called ``name`` (or with that id); it must be running.
+
+    With ``missing_ok``, a container that does not exist is None instead of an error.
+    """
     try:
         container = client.containers.get(name)
     except NotFound:
+        if missing_ok:
+            return None
         raise DockerAccessError(
             f"container {name!r} does not exist on this Docker engine: check the container "
             "name (docker ps -a) or create it first"

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
+
 try:
     import jiwer
 
     HAS_JIWER = True
-except ImportError:
+except ImportError as exc:
     jiwer = None
     HAS_JIWER = False
+    _deps.missing("jiwer", exc)
 
 try:
     from num2words import num2words
 
     HAS_NUM2WORDS = True
-except ImportError:
+except ImportError as exc:
     num2words = None
     HAS_NUM2WORDS = False
+    _deps.missing("num2words", exc)
 
 # A number as written in a transcript: "9", "1,000", "3.5", "21st", "50%".
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(st|nd|rd|th)?(%)?(?![\w])")
@@ -34,10 +38,6 @@ _SEPARATORS = re.compile(r"[-\u2010-\u2015/]")
 # Apostrophes inside words stay ("don't"); every other non-word character goes.
 _PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
 _SPACES = re.compile(r"\s+")
-
-
-def missing_libraries() -> list[str]:
-    return [name for name, ok in (("jiwer", HAS_JIWER), ("num2words", HAS_NUM2WORDS)) if not ok]
 
 
 def _spell(match: re.Match) -> str:

@@ -43,6 +43,7 @@ author:
   - Spark Control team (@spark-control)
 extends_documentation_fragment:
   - spark_control.audio.attributes
+  - spark_control.audio.host_lock
 attributes:
   check_mode:
     support: full
@@ -187,19 +188,6 @@ options:
     description: Seconds one request may spend in 503 retries (waits included) before the probe fails.
     type: float
     default: 60
-  lock_dir:
-    description:
-      - Directory B(on the controller) for the per-host lock files. Created sticky and world-writable so that
-        different users (a timer's service user, a person) share the locks.
-      - Default is C(/var/lock/spark_control_audio), or the temporary directory where C(/var/lock) is missing.
-    type: path
-  lock_key:
-    description: Name of the lock; default is the target's C(inventory_hostname).
-    type: str
-  lock_timeout:
-    description: Seconds to wait for another health run on the same host to finish before failing.
-    type: float
-    default: 1800
   fail_on_unhealthy:
     description:
       - Fail the task when a probe fails. With V(false) the task succeeds and RV(healthy) tells the verdict, so
@@ -351,14 +339,14 @@ import os
 import traceback
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spark_control.audio.plugins.module_utils import _wer
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
-from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import Settings
 from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import PROBES, InputError, available_probes, run
-from ansible_collections.spark_control.audio.plugins.module_utils._http import HAS_REQUESTS, HttpClient
+from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient
+from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 
 USER_AGENT = "spark_control.audio.audio_health"
 FILE_SPEC = {"path": {"type": "path", "required": True}, "reference": {"type": "str"}, "name": {"type": "str"}}
@@ -388,12 +376,10 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "timeout": {"type": "float", "default": 120},
     "retries": {"type": "int", "default": 5},
     "retry_max_time": {"type": "float", "default": 60},
-    "lock_dir": {"type": "path"},
-    "lock_key": {"type": "str", "no_log": False},
-    "lock_timeout": {"type": "float", "default": 1800},
     "fail_on_unhealthy": {"type": "bool", "default": True},
     # Filled by the action plugin: the test audio read on the controller, base64 with its sha256.
     "_audio": {"type": "dict", "default": {}},
+    **LOCK_ARGUMENT_SPEC,
 }
 
 
@@ -463,9 +449,7 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    missing = ([] if HAS_REQUESTS else ["requests"]) + _wer.missing_libraries() + audio_guard.missing_libraries()
-    if missing:
-        module.fail_json(msg=missing_required_lib(", ".join(missing)) + " (see requirements/runtime.txt)")
+    _deps.check(module)
     params = module.params
     try:
         settings, probes, skipped = settings_from(params)

@@ -193,6 +193,14 @@ options:
       - Folder on the managed host that keeps one package manifest per container (C(<container>.json)).
     type: path
     default: /var/lib/spark_control/container-packages
+  if_missing:
+    description:
+      - What to do when the container does not exist. V(fail) fails the task; V(skip) reports the task as
+        skipped, with RV(container_exists=false), for hosts that do not run every container (such as a host
+        without C(spark_embed)).
+    type: str
+    choices: [fail, skip]
+    default: fail
   record:
     description:
       - Record the requested packages in the manifest, so that O(reinstall=true) can install them again.
@@ -297,6 +305,10 @@ import_checks:
   type: dict
   returned: when the checks ran
   sample: {torch: ok}
+container_exists:
+  description: False when the container does not exist and O(if_missing=skip).
+  type: bool
+  returned: when skipped
 manifest_path:
   description: The container's manifest on the managed host.
   type: str
@@ -343,10 +355,12 @@ notes:
   returned: success
 """
 
+import os
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect, running_container
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython
@@ -382,6 +396,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "pip_timeout": {"type": "int", "default": 1800},
     "manifest_dir": {"type": "path", "default": "/var/lib/spark_control/container-packages"},
     "record": {"type": "bool", "default": True},
+    "if_missing": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
 } | DOCKER_ARGUMENT_SPEC
 
 
@@ -426,13 +441,23 @@ def main() -> None:
         mutually_exclusive=[("packages", "reinstall")],
         supports_check_mode=True,
     )
+    _deps.check(module)
+    params = module.params
     try:
-        settings = settings_from(module.params, module.check_mode, module._diff)
+        settings = settings_from(params, module.check_mode, module._diff)
+        if settings.reinstall and not os.path.exists(settings.manifest_path):
+            # Nothing was recorded for this container: no need to reach the engine at all.
+            module.exit_json(changed=False, container=settings.container, installed=[], removed_denied=[],
+                             manifest_path=settings.manifest_path,
+                             notes=[f"no package manifest at {settings.manifest_path}: nothing recorded to reinstall"])
         # One pip run may take long (source builds): the SDK's socket timeout must allow it.
-        timeout = max(module.params["docker_timeout"], module.params["pip_timeout"])
-        client = connect(module.params | {"docker_timeout": timeout})
-        container = running_container(client, settings.container)
-        result = Run(ContainerPython(client, container, module.params["python"]), settings).execute()
+        client = connect(params | {"docker_timeout": max(params["docker_timeout"], params["pip_timeout"])})
+        container = running_container(client, settings.container, missing_ok=params["if_missing"] == "skip")
+        if container is None:
+            module.exit_json(changed=False, skipped=True, container=settings.container, container_exists=False,
+                             installed=[], removed_denied=[],
+                             msg=f"container {settings.container!r} does not exist: skipped (if_missing=skip)")
+        result = Run(ContainerPython(container, params["python"]), settings).execute()
     except CollectionError as exc:
         module.fail_json(msg=str(exc), **exc.result)
     for note in result.get("notes", []):

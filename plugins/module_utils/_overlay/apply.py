@@ -15,7 +15,7 @@ absent: the same, with the recorded originals as the target.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
@@ -37,38 +37,39 @@ class OverlayFailure(CollectionError):
     """The run failed; ``result`` holds what to report next to the message."""
 
 
+# No defaults here: they live in the module's argument spec, which fills every field.
 @dataclass
 class Verify:
     url: str
     audio: bytes
     text: str
-    max_wer: float = 0.25
-    timeout: float = 120.0
-    model: str | None = None
-    when: str = "changed"  # changed | always
+    max_wer: float
+    timeout: float
+    model: str | None
+    when: str  # changed | always
 
 
 @dataclass
 class Settings:
     container: str
-    dest: str = "/app"
-    state: str = "present"
-    files: list[OverlayFile] = field(default_factory=list)
-    version: str | None = None
-    owner_id: int | None = None
-    group_id: int | None = None
-    mode: int | None = None
-    restart: bool = True
-    stop_timeout: int = 10
-    ready_url: str | None = None
-    original_ready_url: str | None = None  # the server without overlay; default ready_url
-    ready_timeout: float = 300.0
-    verify: Verify | None = None
-    backup_dir: str = "/var/lib/spark_control/overlay-backups"
-    log_lines: int = 40
-    check_mode: bool = False
-    diff_mode: bool = False
-    max_diff_size: int = 104448
+    dest: str
+    state: str
+    files: list[OverlayFile]
+    version: str | None
+    owner_id: int | None
+    group_id: int | None
+    mode: int | None
+    restart: bool
+    stop_timeout: int
+    ready_url: str | None
+    original_ready_url: str | None  # the server without overlay; None: ready_url
+    ready_timeout: float
+    verify: Verify | None
+    backup_dir: str
+    log_lines: int
+    check_mode: bool
+    diff_mode: bool
+    max_diff_size: int
 
 
 class _Run:

@@ -18,7 +18,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import leading_name
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical, requirement_name
 
 HEADER = "# Written by spark_control.audio.container_pip for one pip run; removed afterwards."
 _EXACT = re.compile(r"===?\s*([^\s,;]+)")
@@ -65,7 +65,7 @@ def build(image_text: str | None, image_file: str | None, installed: dict[str, t
     ``extra`` are exact versions to hold besides (recorded dependencies).
     """
     result = ConstraintSet(image_file=image_file)
-    pinned_names = {leading_name(name) for name in family} - {None}
+    pinned_names = {canonical(name) for name in family}
     image_pins: dict[str, str] = {}
     for raw in (image_text or "").splitlines():
         line = _strip_comment(raw)
@@ -81,7 +81,7 @@ def build(image_text: str | None, image_file: str | None, installed: dict[str, t
         if line.startswith("-"):
             result.image_lines.append(line)
             continue
-        name = leading_name(line)
+        name = requirement_name(line)
         if name in installed:
             pinned_names.add(name)
             image_pins[name] = line

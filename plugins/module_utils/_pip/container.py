@@ -22,7 +22,7 @@ from typing import Any
 try:  # requests comes with the docker SDK
     from requests.exceptions import ConnectionError as RequestsConnectionError
     from requests.exceptions import ReadTimeout
-except ImportError:  # reported by _docker.connect()
+except ImportError:  # reported with the docker SDK (which brings requests) by _deps
     class RequestsConnectionError(Exception):  # type: ignore[no-redef]
         """requests' ConnectionError stand-in; never raised."""
 
@@ -36,11 +36,12 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip.names imp
 
 MIN_PIP = (22, 2)  # first pip with `install --dry-run --report`
 
-# One process reads pip's version, every installed distribution (the first
-# one on sys.path wins, as for pip and import) and the wanted files, instead
-# of `pip --version` + `pip list` + a read (bench/container_pip_snapshot.py).
+# One process reads pip's version, every installed distribution in sys.path
+# order and the wanted files, instead of `pip --version` + `pip list` + a
+# read (bench/container_pip_snapshot.py). Names are normalised on the host
+# (_pip.names), where the first of each name wins, as for pip and import.
 _SNAPSHOT = (
-    "import importlib.metadata as md, json, re, sys\n"
+    "import importlib.metadata as md, json, sys\n"
     "sys.path[:] = [p for p in sys.path if p not in ('', '.')]\n"
     "out = {'pip': None, 'dists': [], 'files': {}}\n"
     "try:\n"
@@ -48,13 +49,9 @@ _SNAPSHOT = (
     "    out['pip'] = pip.__version__\n"
     "except Exception:\n"
     "    pass\n"
-    "seen = set()\n"
     "for dist in md.distributions():\n"
-    "    name = dist.metadata['Name']\n"
-    "    key = re.sub(r'[-_.]+', '-', name or '').lower()\n"
-    "    if name and key not in seen:\n"
-    "        seen.add(key)\n"
-    "        out['dists'].append([name, dist.version])\n"
+    "    if dist.metadata['Name']:\n"
+    "        out['dists'].append([dist.metadata['Name'], dist.version])\n"
     "for path in sys.argv[1:]:\n"
     "    try:\n"
     "        out['files'][path] = open(path, encoding='utf-8').read()\n"
@@ -108,19 +105,14 @@ class Snapshot:
 
 
 class ContainerPython:
-    def __init__(self, client: Any, container: Any, python: str) -> None:
-        self.client = client
+    def __init__(self, container: Any, python: str) -> None:
         self.container = container
         self.python = python
         self.name = container.name
 
     def run(self, argv: list[str], env: dict[str, str] | None = None) -> ExecResult:
-        api = self.client.api
         try:
-            exec_id = api.exec_create(self.container.id, argv, environment=env or None,
-                                      stdout=True, stderr=True)["Id"]
-            raw = api.exec_start(exec_id, stream=False, demux=False)
-            rc = api.exec_inspect(exec_id).get("ExitCode")
+            done = self.container.exec_run(argv, environment=env or None, stdout=True, stderr=True, demux=False)
         except (ReadTimeout, RequestsConnectionError):
             raise ContainerExecError(
                 f"{argv[0]} {' '.join(argv[1:4])}... did not finish in container {self.name!r} within the "
@@ -128,7 +120,7 @@ class ContainerPython:
             ) from None
         except DockerException as exc:
             raise ContainerExecError(f"cannot run {argv[0]!r} in container {self.name!r}: {describe(exc)}") from None
-        output = (raw or b"").decode("utf-8", "replace")
+        rc, output = done.exit_code, (done.output or b"").decode("utf-8", "replace")
         if rc in (126, 127) and ("executable file not found" in output or "no such file" in output.lower()):
             raise ContainerExecError(
                 f"{argv[0]!r} was not found in container {self.name!r} ({output.strip()[:200]}): set the "
@@ -165,7 +157,9 @@ class ContainerPython:
                 f"pip {data['pip']} in container {self.name!r} is too old: container_pip needs pip >= "
                 f"{'.'.join(map(str, MIN_PIP))} (install --dry-run --report) to check before installing"
             )
-        installed = {canonical(name): (name, version) for name, version in data["dists"]}
+        installed: dict[str, tuple[str, str]] = {}
+        for name, version in data["dists"]:
+            installed.setdefault(canonical(name), (name, version))
         return Snapshot(data["pip"], installed, data.get("files") or {})
 
     def installed(self) -> dict[str, tuple[str, str]]:

@@ -3,38 +3,52 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Package names, requirement strings and versions, as pip sees them.
 
-Private to this collection. Parsing stays deliberately small (the managed
-host's Python need not have ``packaging``): names are PEP 503 normalised,
-requirements are checked for the shapes container_pip accepts (a name,
-optional extras, optional version specifiers, optional marker; no URLs or
-paths, which would bypass the index and its checks), and versions are
-compared by their release numbers, enough to word "upgrade" or "downgrade".
+Private to this collection. The one place container_pip parses them, with
+``packaging`` (the library pip itself vendors): names are PEP 503
+normalised, requirements are PEP 508 parsed and checked for the shapes
+container_pip accepts (a name, optional extras, version specifiers, a
+marker; no URLs, paths or archive files, which would bypass the index and
+its checks), and versions are PEP 440 compared to word a change.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_REQUIREMENT = re.compile(
-    rf"^(?P<name>{_NAME})\s*(?P<extras>\[[A-Za-z0-9._,\s-]*\])?\s*(?P<spec>[^;]*?)\s*(?:;\s*(?P<marker>.+))?$"
-)
-_SPEC_ITEM = re.compile(r"^(===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+$")
-_RELEASE = re.compile(r"^\s*v?(?:\d+!)?(\d+(?:\.\d+)*)")
-_LEADING_NAME = re.compile(rf"^\s*({_NAME})")
+try:
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as _Parsed
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+except ImportError as exc:
+    _deps.missing("packaging", exc)
+
+# A project name at the start of free text (pip's output: "x 1.0 depends on y").
+_LEADING_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+# What pip takes as a local file rather than a project name.
+_ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
 
 def canonical(name: str) -> str:
     """PEP 503 normalised project name: ``Cuda_Python`` -> ``cuda-python``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))
 
 
 def leading_name(text: str) -> str | None:
-    """The project name a requirement-like string starts with, canonical, or None."""
+    """The project name a requirement-like string or output line starts with, canonical, or None."""
     match = _LEADING_NAME.match(text)
     return canonical(match.group(1)) if match else None
+
+
+def requirement_name(text: str) -> str | None:
+    """Canonical name of a requirement line (constraint files, metadata), or None if it is not one."""
+    try:
+        return canonical(_Parsed(text).name)
+    except InvalidRequirement:
+        return leading_name(text)
 
 
 @dataclass(frozen=True)
@@ -63,44 +77,46 @@ def parse_requirement(text: str) -> Requirement:
             f"{raw!r} looks like a pip option, not a requirement: pass index settings through the module's "
             "options (index_url, find_links...) instead"
         )
-    if "@" in raw.split(";", 1)[0] or "://" in raw or raw.startswith((".", "/")):
+    head = raw.split(";", 1)[0].strip()
+    if ("://" in raw or raw.startswith((".", "/", "~")) or "/" in head or "\\" in head
+            or head.lower().endswith(_ARCHIVES)):
         raise RequirementError(
-            f"{raw!r} is a direct reference (URL or path): container_pip installs from an index or find-links "
-            "location only, so that the resolution can be checked first; publish the package there"
+            f"{raw!r} is a direct reference (URL, path or archive file): container_pip installs from an index or "
+            "find-links location only, so that the resolution can be checked first; publish the package there"
         )
-    match = _REQUIREMENT.match(raw)
-    if not match:
-        raise RequirementError(f"{raw!r} is not a requirement specifier (expected e.g. 'name', 'name==1.2', "
-                               "'name[extra]>=1,<2')")
-    spec = match.group("spec").strip()
-    if spec:
-        for item in spec.split(","):
-            if not _SPEC_ITEM.match(item.strip()):
-                raise RequirementError(f"{raw!r}: version specifier {item.strip()!r} is not valid "
-                                       "(use ==, !=, >=, <=, >, <, ~= or ===)")
-    return Requirement(text=raw, name=match.group("name"), specifier=spec)
+    try:
+        parsed = _Parsed(raw)
+    except InvalidRequirement as exc:
+        first = str(exc).splitlines()[0]
+        raise RequirementError(f"{raw!r} is not a valid requirement ({first}): expected e.g. 'name', 'name==1.2', "
+                               "'name[extra]>=1,<2' or 'name; python_version >= \"3.10\"'") from None
+    if parsed.url:
+        raise RequirementError(
+            f"{raw!r} is a direct reference (URL): container_pip installs from an index or find-links location "
+            "only, so that the resolution can be checked first; publish the package there"
+        )
+    return Requirement(text=raw, name=parsed.name, specifier=str(parsed.specifier))
 
 
-def release(version: str) -> tuple[int, ...]:
-    """Release numbers of a version (``2.9.0a0+abc.nv25.10`` -> ``(2, 9, 0)``)."""
-    match = _RELEASE.match(version or "")
-    if not match:
-        return ()
-    numbers = [int(part) for part in match.group(1).split(".")]
-    while len(numbers) > 1 and numbers[-1] == 0:
-        numbers.pop()
-    return tuple(numbers)
+def _version(text: str | None):
+    try:
+        return Version(text or "")
+    except InvalidVersion:
+        return None
 
 
 def change_word(old: str | None, new: str) -> str:
-    """How installing ``new`` over ``old`` is called: install, upgrade, downgrade or reinstall."""
+    """How installing ``new`` over ``old`` is called: install, upgrade, downgrade, replace or reinstall."""
     if old is None:
         return "install"
-    if release(new) > release(old):
-        return "upgrade"
-    if release(new) < release(old):
-        return "downgrade"
-    if new != old:
-        # Same release numbers, other pre-release or local part: e.g. an index build over NGC's.
+    before, after = _version(old), _version(new)
+    if before is None or after is None:
+        return "reinstall" if old == new else "replace"
+    if before.public == after.public and before.local != after.local:
+        # Same public version, another local build: e.g. an index's 2.9.0 over NGC's 2.9.0+nv25.10.
         return "replace"
+    if after > before:
+        return "upgrade"
+    if after < before:
+        return "downgrade"
     return "reinstall"

@@ -7,8 +7,9 @@ Private to this collection. The report (pip >= 22.2) lists every
 distribution pip would install, with its metadata and where it comes from.
 Each becomes a ``Planned`` entry: name, version, whether the user asked for
 it, whether it would be built from source (not a wheel), and the names it
-requires (markers aside: used to explain who pulls a package in, never to
-decide what is installed).
+requires in the container (markers evaluated in the environment pip reports
+for the container's interpreter, with the extras asked for): used to explain
+who pulls a package in, never to decide what is installed.
 """
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ from urllib.parse import urlsplit
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical, leading_name
+
+try:
+    from packaging.markers import InvalidMarker, UndefinedEnvironmentName
+    from packaging.requirements import InvalidRequirement, Requirement
+except ImportError:  # recorded by _pip.names
+    pass
 
 
 class ReportError(CollectionError):
@@ -50,15 +57,25 @@ def _is_wheel(download_info: dict) -> bool:
     return posixpath.basename(path).lower().endswith(".whl")
 
 
-def _requires(metadata: dict) -> tuple[str, ...]:
+def _requires(metadata: dict, extras: list[str], environment: dict | None) -> tuple[str, ...]:
+    """Names this distribution pulls in: requirements whose marker holds for the container."""
     names = []
-    for req in metadata.get("requires_dist") or []:
-        marker = req.split(";", 1)[1] if ";" in req else ""
-        if "extra==" in "".join(ch for ch in marker if ch not in " '\""):
-            continue  # an optional extra: not pulled in unless asked for
-        name = leading_name(req)
-        if name:
-            names.append(name)
+    for text in metadata.get("requires_dist") or []:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            name = leading_name(text)
+            if name:
+                names.append(name)
+            continue
+        if req.marker is not None:
+            try:
+                active = any(req.marker.evaluate(dict(environment or {}, extra=extra)) for extra in ["", *extras])
+            except (InvalidMarker, UndefinedEnvironmentName):
+                active = True  # cannot tell: keep it, it only explains
+            if not active:
+                continue  # an optional extra, or not for this platform
+        names.append(canonical(req.name))
     return tuple(names)
 
 
@@ -79,6 +96,7 @@ def parse(text: str | None) -> list[Planned]:
         info = item.get("download_info") or {}
         planned.append(Planned(
             name=metadata["name"], version=metadata["version"], requested=bool(item.get("requested")),
-            source_build=not _is_wheel(info), url=info.get("url", ""), requires=_requires(metadata),
+            source_build=not _is_wheel(info), url=info.get("url", ""),
+            requires=_requires(metadata, item.get("requested_extras") or [], report.get("environment")),
         ))
     return planned

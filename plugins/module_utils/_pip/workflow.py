@@ -11,7 +11,7 @@ changed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
@@ -36,23 +36,25 @@ class ContainerPipError(CollectionError):
 
 @dataclass
 class Settings:
+    """One run's options, all set by the module (their defaults live in its argument spec)."""
+
     container: str
     requirements: list[Requirement]
-    reinstall: bool = False
-    family: list[str] = field(default_factory=lambda: ["torch", "torchvision", "torchaudio", "triton"])
-    constraint_file: str | None = None
-    deny: dict[str, str] = field(default_factory=dict)
-    remove_denied: bool = False
-    allow_source_build: set[str] = field(default_factory=set)
-    no_build_isolation: set[str] = field(default_factory=set)
-    prefer_binary: bool = True
-    import_checks: list[str] = field(default_factory=list)
-    sources: dict[str, Any] = field(default_factory=dict)  # where packages come from (see SOURCE_KEYS)
-    retries: int = 2
-    network_timeout: int = 15
-    manifest_path: str | None = None
-    check_mode: bool = False
-    diff: bool = False
+    reinstall: bool
+    family: list[str]
+    constraint_file: str | None
+    deny: dict[str, str]
+    remove_denied: bool
+    allow_source_build: set[str]
+    no_build_isolation: set[str]
+    prefer_binary: bool
+    import_checks: list[str]
+    sources: dict[str, Any]  # where packages come from (see SOURCE_KEYS)
+    retries: int
+    network_timeout: int
+    manifest_path: str | None
+    check_mode: bool
+    diff: bool
 
 
 SOURCE_KEYS = ("index_url", "extra_index_urls", "find_links", "no_index", "trusted_hosts")

@@ -7,6 +7,7 @@ import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.spark_control.audio.plugins.doc_fragments import docker as docker_fragment
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DockerAccessError
 from ansible_collections.spark_control.audio.plugins.modules import container_pip
 
@@ -23,14 +24,15 @@ def run_module(args: dict, capsys) -> dict:
 def fake(monkeypatch):
     box = FakePython()
     monkeypatch.setattr(container_pip, "connect", lambda params: object())
-    monkeypatch.setattr(container_pip, "running_container", lambda client, name: object())
-    monkeypatch.setattr(container_pip, "ContainerPython", lambda client, container, python: box)
+    monkeypatch.setattr(container_pip, "running_container", lambda client, name, missing_ok=False: object())
+    monkeypatch.setattr(container_pip, "ContainerPython", lambda container, python: box)
     return box
 
 
 def test_documented_options_match_the_argument_spec():
     doc = yaml.safe_load(container_pip.DOCUMENTATION)
-    documented = set(doc["options"]) | {"docker_host", "api_version", "docker_timeout"}  # doc fragment
+    fragment = yaml.safe_load(docker_fragment.ModuleDocFragment.DOCUMENTATION)["options"]
+    documented = set(doc["options"]) | set(fragment)
     assert documented == set(container_pip.ARGUMENT_SPEC)
     for name, spec in doc["options"].items():
         assert spec.get("default") == container_pip.ARGUMENT_SPEC[name].get("default"), name
@@ -77,12 +79,27 @@ def test_packages_and_reinstall_exclude_each_other(fake, capsys):
 def test_missing_container_message(monkeypatch, capsys):
     monkeypatch.setattr(container_pip, "connect", lambda params: object())
 
-    def missing(client, name):
+    def missing(client, name, missing_ok=False):
+        if missing_ok:
+            return None
         raise DockerAccessError(f"container {name!r} does not exist on this Docker engine")
 
     monkeypatch.setattr(container_pip, "running_container", missing)
     result = run_module({"container": "parakeet-asr-gone", "packages": ["x"]}, capsys)
     assert result["failed"] and "'parakeet-asr-gone' does not exist" in result["msg"]
+    skipped = run_module({"container": "spark_embed", "if_missing": "skip"}, capsys)
+    assert skipped["skipped"] and skipped["container_exists"] is False and not skipped["changed"]
+    assert not skipped.get("failed")
+
+
+def test_reinstall_without_a_manifest_never_reaches_the_engine(monkeypatch, tmp_path, capsys):
+    def no_engine(params):
+        raise AssertionError("the Docker engine was contacted")
+
+    monkeypatch.setattr(container_pip, "connect", no_engine)
+    result = run_module({"container": "parakeet-asr", "reinstall": True, "manifest_dir": str(tmp_path)}, capsys)
+    assert not result["changed"] and not result.get("failed") and result["installed"] == []
+    assert "no package manifest" in result["notes"][0]
 
 
 def test_pip_timeout_raises_the_docker_socket_timeout(monkeypatch, fake, tmp_path, capsys):

@@ -6,7 +6,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.spark_control.audio.plugins.module_utils import _docker
+from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.modules import speech_patch
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import REFERENCE, FakeClient, FakeContainer, FakeService
@@ -87,10 +87,11 @@ def test_missing_and_empty_sources(tmp_path, fake, capsys):
     assert result["failed"] and "src, files" in result["msg"]
 
 
-def test_missing_docker_sdk_is_a_clear_message(overlay, monkeypatch, capsys):
-    monkeypatch.setattr(_docker, "HAS_DOCKER_SDK", False)
+def test_missing_docker_sdk_is_one_line_naming_the_prepare_playbook(overlay, monkeypatch, capsys):
+    monkeypatch.setitem(_deps._MISSING, "docker", "ModuleNotFoundError: No module named 'docker'")
     result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True}, capsys)
-    assert result["failed"] and "Python 'docker' SDK is not installed" in result["msg"]
+    assert result["failed"] and result["missing_libraries"] == ["docker"]
+    assert "prepare_audio_hosts.yml" in result["msg"] and "\n" not in result["msg"]
     assert "Traceback" not in json.dumps(result)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import FAILURES, Settings
+from ansible_collections.spark_control.audio.plugins.modules import audio_health
 from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import run
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import Reply, ScriptedServer, fixture, silence, tone
@@ -50,6 +51,10 @@ def settings(url: str, **overrides) -> Settings:
         diarization={"name": "two_speakers", "path": "two_speakers.wav", "data": TWO, "speakers": 2},
         expected_overlay=dict(OVERLAY))
     values.update(overrides)
+    values.setdefault("via", "control")  # what the module makes of via=auto with a control_url
+    # The rest as the module passes them: its argument spec's defaults.
+    for name in Settings.__dataclass_fields__:
+        values.setdefault(name, audio_health.ARGUMENT_SPEC.get(name, {}).get("default"))
     return Settings(**values)
 
 

@@ -19,8 +19,30 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from docker.errors import APIError, NotFound
 
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, Verify
+from ansible_collections.spark_control.audio.plugins.modules.speech_patch import ARGUMENT_SPEC
+
 REFERENCE = "Good morning everyone. The quarterly report is ready."
 IMAGE = "sha256:" + "ab" * 32
+
+
+# Settings as the module builds them: every default comes from its argument spec.
+_DEFAULTS = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
+_VERIFY_DEFAULTS = {name: spec.get("default") for name, spec in ARGUMENT_SPEC["verify"]["options"].items()}
+
+
+def make_verify(url: str, audio: bytes, text: str, **options) -> Verify:
+    return Verify(url=url, audio=audio, text=text,
+                  **{k: options.get(k, _VERIFY_DEFAULTS[k]) for k in ("max_wer", "timeout", "model", "when")})
+
+
+def make_settings(**options) -> Settings:
+    names = [n for n in Settings.__dataclass_fields__]
+    base = {n: _DEFAULTS.get(n) for n in names}
+    base.update(files=[], max_diff_size=_DEFAULTS["_max_diff_size"], check_mode=False, diff_mode=False,
+                verify=None, mode=None)
+    base.update(options)
+    return Settings(**base)
 
 
 class ExecResult:

@@ -7,11 +7,11 @@ import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DockerAccessError
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import ArchiveError
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import (
-    OverlayFailure, Settings, Verify, run)
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import OverlayFailure, Settings, run
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import MANIFEST_NAME, OverlayFile
 
-from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import REFERENCE, FakeClient, FakeContainer, FakeService
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import (
+    REFERENCE, FakeClient, FakeContainer, FakeService, make_settings, make_verify)
 
 STOCK = b"print('stock server')\n"
 OVERLAY = [OverlayFile("main.py", b"print('patched server')\n", 0o644),
@@ -34,9 +34,9 @@ def box(service):
 def settings(tmp_path, service, files=None, **extra) -> Settings:
     base = dict(container="parakeet-asr", files=OVERLAY if files is None else files, backup_dir=str(tmp_path / "backups"),
                 ready_url=service.url + "/ready", ready_timeout=5,
-                verify=Verify(service.url + "/v1/audio/transcriptions", b"RIFF", REFERENCE))
+                verify=make_verify(service.url + "/v1/audio/transcriptions", b"RIFF", REFERENCE))
     base.update(extra)
-    return Settings(**base)
+    return make_settings(**base)
 
 
 def test_first_run_applies_with_one_read_one_write_one_restart(tmp_path, service, box):
@@ -152,7 +152,7 @@ def test_dropped_file_goes_back_to_its_original(tmp_path, service, box):
 
 
 def test_verify_always_checks_even_without_change(tmp_path, service, box):
-    always = Verify(service.url + "/t", b"RIFF", REFERENCE, when="always")
+    always = make_verify(service.url + "/t", b"RIFF", REFERENCE, when="always")
     run(FakeClient(box), settings(tmp_path, service, verify=always))
     service.transcriptions = 0
     result = run(FakeClient(box), settings(tmp_path, service, verify=always))

@@ -16,33 +16,23 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip import co
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerExecError, ContainerPython
 
 
-class FakeAPI:
-    def __init__(self, answers):
-        self.answers = list(answers)  # (exit code, output bytes) or an exception
-        self.created = []
-
-    def exec_create(self, cid, argv, environment=None, stdout=True, stderr=True):
-        self.created.append((argv, environment))
-        return {"Id": str(len(self.created))}
-
-    def exec_start(self, exec_id, stream=False, demux=False):
-        answer = self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer[1]
-
-    def exec_inspect(self, exec_id):
-        return {"ExitCode": self.answers.pop(0)[0]}
-
-
 class FakeContainer:
     id = "c0ffee"
     name = "parakeet-asr"
     attrs = {"Config": {"Env": ["PATH=/usr/bin", "PIP_CONSTRAINT=/etc/pip/constraint.txt"]}}
 
-    def __init__(self):
+    def __init__(self, answers=()):
+        self.answers = list(answers)  # (exit code, output bytes) or an exception, one per exec
+        self.runs = []
         self.archives = {}
         self.put = []
+
+    def exec_run(self, argv, environment=None, stdout=True, stderr=True, demux=False):
+        self.runs.append((argv, environment))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return type("ExecResult", (), {"exit_code": answer[0], "output": answer[1]})()
 
     def get_archive(self, path):
         if path not in self.archives:
@@ -60,8 +50,7 @@ class FakeContainer:
 
 
 def pyc(*answers):
-    client = type("Client", (), {"api": FakeAPI(answers)})()
-    return ContainerPython(client, FakeContainer(), "python")
+    return ContainerPython(FakeContainer(answers), "python")
 
 
 def snapshot_answer(pip="23.0.1", dists=(("torch", "2.9.0a0+x.nv25.10"),), files=None):
@@ -73,7 +62,7 @@ def test_snapshot_reads_pip_packages_and_files():
     snap = box.snapshot(["/etc/pip/constraint.txt", "/nope"])
     assert snap.pip_version == "23.0.1" and snap.installed == {"torch": ("torch", "2.9.0a0+x.nv25.10")}
     assert snap.files == {"/etc/pip/constraint.txt": "torch==1\n", "/nope": None}
-    argv, _unused = box.client.api.created[0]
+    argv, _unused = box.container.runs[0]
     assert argv[:2] == ["python", "-c"] and argv[3:] == ["/etc/pip/constraint.txt", "/nope"]
 
 
@@ -97,7 +86,7 @@ def test_timeout_says_what_to_raise():
 def test_pip_runs_as_module_with_env_and_quiet_flags():
     box = pyc((0, b"ok"))
     done = box.pip(["install", "x"], {"PIP_CONSTRAINT": "/tmp/c.txt"})
-    argv, env = box.client.api.created[0]
+    argv, env = box.container.runs[0]
     assert argv == ["python", "-m", "pip", "--disable-pip-version-check", "--no-input", "install", "x"]
     assert env == {"PIP_CONSTRAINT": "/tmp/c.txt"} and done.rc == 0 and done.output == "ok"
 
@@ -107,7 +96,7 @@ def test_read_text_through_the_archive_api():
     box.container.archives["/tmp/r.json"] = b'{"install": []}'
     assert box.read_text("/tmp/r.json") == '{"install": []}'
     assert box.read_text("/tmp/missing.json") is None
-    assert box.client.api.created == []  # no process started for reads
+    assert box.container.runs == []  # no process started for reads
 
 
 def test_scratch_folder_and_file_in_one_archive():

@@ -1,6 +1,8 @@
 """Reading pip's --dry-run --report JSON (recorded from pip 23.0.1 in the bench image)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.report import ReportError, parse
@@ -39,6 +41,18 @@ def test_optional_extras_are_not_counted_as_requirements():
             '"version": "1", "requires_dist": ["b", "c ; extra == \\"gpu\\"", "d; python_version>\'3\'"]}}]}')
     (item,) = parse(text)
     assert item.requires == ("b", "d")
+
+
+def test_markers_are_evaluated_in_the_containers_environment_with_the_extras_asked_for():
+    requires = ["b ; python_version >= '3.8' or extra == 'test'", "c ; extra == 'gpu'", "d ; extra == 'cli'",
+                "e ; python_version < '3.0'", "f ; sys_platform == 'linux' and platform_machine == 'aarch64'"]
+    text = json.dumps({"environment": {"python_version": "3.12", "sys_platform": "linux",
+                                       "platform_machine": "aarch64"},
+                       "install": [{"download_info": {"url": "a.whl"}, "requested": True, "requested_extras": ["gpu"],
+                                    "metadata": {"name": "a", "version": "1", "requires_dist": requires}}]})
+    (item,) = parse(text)
+    # An "or" with an extra is still required; an extra asked for counts; the Spark is aarch64.
+    assert item.requires == ("b", "c", "f")
 
 
 def test_local_directories_and_vcs_count_as_source_builds():

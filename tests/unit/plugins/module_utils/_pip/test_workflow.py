@@ -11,10 +11,14 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy im
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import (
     ContainerPipError, Run, Settings, index_args, sources_from,
 )
+from ansible_collections.spark_control.audio.plugins.modules import container_pip
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._pip.fakes import FakePython, pip_output, report
 
 SDIST = "http://127.0.0.1:8570/files/torchaudio-2.9.0.tar.gz"
+
+
+SPEC = container_pip.ARGUMENT_SPEC
 
 
 def settings(tmp_path, *reqs, **overrides) -> Settings:
@@ -23,6 +27,10 @@ def settings(tmp_path, *reqs, **overrides) -> Settings:
         deny=deny_map(DEFAULT_DENY), allow_source_build={"torchaudio"}, no_build_isolation={"torchaudio"},
         import_checks=["torch"], sources={"index_url": "http://127.0.0.1:8570/simple/"},
         manifest_path=path_for(str(tmp_path), "parakeet-asr"),
+        # The rest as the module passes them: its argument spec's defaults.
+        reinstall=False, family=SPEC["pinned_packages"]["default"], constraint_file=None, remove_denied=False,
+        prefer_binary=SPEC["prefer_binary"]["default"], retries=SPEC["retries"]["default"],
+        network_timeout=SPEC["network_timeout"]["default"], check_mode=False, diff=False,
     )
     return Settings(**(base | overrides))
 
