@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Run every benchmark under bench/ against the running bench; each one writes
+# Run every benchmark under benchmarks/ against the running bench; each one writes
 # its own section of BENCHMARKS.md.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo/.cache/collections/ansible_collections/spark_control/audio"
 status=0
-for script in bench/[!_]*.py; do
+for script in benchmarks/[!_]*.py; do
     echo "==== $script"
     "$repo/.venv/bin/python" "$script" || status=1
 done

@@ -18,7 +18,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
@@ -54,7 +54,6 @@ class Reply:
     content: bytes
     seconds: float  # from the first try to the last answer, waits included
     attempts: int = 1
-    retried_after: list[float] = field(default_factory=list)
     exhausted: bool = False
 
     def json(self) -> Any:
@@ -135,13 +134,11 @@ class HttpClient:
 
     def request(self, method: str, url: str, **kwargs: Any) -> Reply:
         first = self.clock()
-        waits: list[float] = []
         attempt = 0
         while True:
             attempt += 1
             answer = self._send(method, url, **kwargs)
-            reply = Reply(answer.status_code, dict(answer.headers), answer.content, self.clock() - first,
-                          attempt, waits)
+            reply = Reply(answer.status_code, dict(answer.headers), answer.content, self.clock() - first, attempt)
             if answer.status_code not in RETRY_STATUSES:
                 return reply
             asked = retry_after_seconds(answer.headers.get("Retry-After"))
@@ -151,5 +148,4 @@ class HttpClient:
             if attempt > self.retries or spent + wait > self.retry_max_time:
                 reply.exhausted = True
                 return reply
-            waits.append(round(wait, 3))
             self.sleep(wait)

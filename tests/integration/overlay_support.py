@@ -1,7 +1,7 @@
 """Run the parakeet overlay for real: a container from the bench's parakeet-asr
 image with files/parakeet_patches/ copied into /app, the way the collection
 applies it. Shared by tests/integration/test_overlay_*.py and
-bench/overlay_throughput.py.
+benchmarks/overlay_throughput.py.
 
 Names and ports follow SPARK_BENCH_SUFFIX / SPARK_BENCH_PORT_OFFSET and stay
 clear of the bench's own parakeet-asr (port 8010 + offset): the overlay under

@@ -37,7 +37,6 @@ class Wav:
     samples: "np.ndarray"  # mono float32 in [-1, 1]
     rate: int
     channels: int
-    sample_width: int
 
     @property
     def duration(self) -> float:
@@ -65,7 +64,7 @@ def read_wav(data: bytes) -> Wav:
         raw /= float(2 ** (8 * width - 1))
     if channels > 1:
         raw = raw.reshape(-1, channels).mean(axis=1)
-    return Wav(raw.astype(np.float32, copy=False), rate, channels, width)
+    return Wav(raw.astype(np.float32, copy=False), rate, channels)
 
 
 def to_16k(samples: "np.ndarray", rate: int) -> "np.ndarray":

@@ -11,7 +11,7 @@ itself (``rollback()``) from the snapshot it was made from.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay import manifest as manifest_lib
@@ -39,7 +39,6 @@ class Plan:
     manifest: FileChange | None = None
     manifest_before: dict[str, Any] | None = None
     manifest_after: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
 
     def _all(self) -> list[FileChange]:
         return self.changes + ([self.manifest] if self.manifest else [])

@@ -38,7 +38,7 @@ MIN_PIP = (22, 2)  # first pip with `install --dry-run --report`
 
 # One process reads pip's version, every installed distribution in sys.path
 # order and the wanted files, instead of `pip --version` + `pip list` + a
-# read (bench/container_pip_snapshot.py). Names are normalised on the host
+# read (benchmarks/container_pip_snapshot.py). Names are normalised on the host
 # (_pip.names), where the first of each name wins, as for pip and import.
 _SNAPSHOT = (
     "import importlib.metadata as md, json, sys\n"

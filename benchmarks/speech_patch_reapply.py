@@ -25,7 +25,7 @@ Times are task times (from task start to its result, via a small callback),
 medians over the rounds; the whole ``ansible-playbook`` process time is shown
 next to them. Writes the "speech_patch-reapply" section of BENCHMARKS.md and
 exits 1 when a goal is unmet. Usage:
-    .venv/bin/python bench/speech_patch_reapply.py [--rounds 7]
+    .venv/bin/python benchmarks/speech_patch_reapply.py [--rounds 7]
 """
 from __future__ import annotations
 
@@ -446,7 +446,7 @@ def main() -> int:
     lines = [
         "## speech_patch: reapplying the overlay vs a per-file copy loop",
         "",
-        f"`bench/speech_patch_reapply.py`, {args.rounds} rounds, {machine()}.",
+        f"`benchmarks/speech_patch_reapply.py`, {args.rounds} rounds, {machine()}.",
         "Real `ansible-playbook` runs (local connection) against containers of the bench's parakeet-asr image",
         f"running the overlay server; the overlay is `files/parakeet_patches/` ({len(bench.files)} files).",
         "speech_patch: one task. Naive: `community.docker.docker_container_copy_into` once per file (with",

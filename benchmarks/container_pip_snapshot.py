@@ -8,7 +8,7 @@ distribution and the image's constraint file. The naive way runs
 bench's parakeet-asr image, NGC-like pip setup), rounds alternating which
 goes first. Each round also checks that both ways see the same packages.
 
-    python bench/container_pip_snapshot.py [--rounds 7]
+    python benchmarks/container_pip_snapshot.py [--rounds 7]
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def main() -> None:
     lines = [
         "## container_pip: reading a container's pip state",
         "",
-        f"`bench/container_pip_snapshot.py`, {args.rounds} rounds, {machine()}.",
+        f"`benchmarks/container_pip_snapshot.py`, {args.rounds} rounds, {machine()}.",
         "What container_pip needs before resolving: pip's version, the installed distributions and the image's",
         "constraint file, from a fresh container of the bench's parakeet-asr image (NGC-like pip setup).",
         "Naive way: `pip --version`, `pip list --format=json` and `cat` through `docker exec`. container_pip:",

@@ -10,7 +10,7 @@ no-op job through DecodeWorker vs a direct call) and in the server (queue
 wait reported in Server-Timing by the sequential run).
 
 Writes the "overlay-throughput" section of BENCHMARKS.md. Usage:
-    .venv/bin/python bench/overlay_throughput.py [--requests 16]
+    .venv/bin/python benchmarks/overlay_throughput.py [--requests 16]
 """
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def main() -> int:
     markdown = "\n".join([
         "## Overlay server throughput",
         "",
-        "`bench/overlay_throughput.py`: the parakeet overlay (cpu engine: faster-whisper tiny.en, one decode",
+        "`benchmarks/overlay_throughput.py`: the parakeet overlay (cpu engine: faster-whisper tiny.en, one decode",
         "worker, queue depth 8, queue timeout 600 s) in the bench's parakeet-asr image; every request is `files/audio/single_speaker.wav`",
         f"(7.4 s of real speech). Same number of requests per row, in {args.rounds} interleaved rounds; the naive",
         "way is one client at a time. The machine is shared with other work, so absolute rates vary between runs.",

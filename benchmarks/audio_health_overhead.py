@@ -7,7 +7,7 @@ latencies. Rounds alternate which goes first so server warm-up and load drift
 hit both sides alike. Goal: the module adds at most 5 %.
 
 Run against a bench with the overlay applied (SPARK_BENCH_PORT_OFFSET picks it):
-    python bench/audio_health_overhead.py [--rounds 3]
+    python benchmarks/audio_health_overhead.py [--rounds 3]
 """
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def main() -> None:
     lines = [
         "## audio_health: module time vs the raw request latencies",
         "",
-        f"`bench/audio_health_overhead.py`, {args.rounds} rounds, {machine()}.",
+        f"`benchmarks/audio_health_overhead.py`, {args.rounds} rounds, {machine()}.",
         "Each round: one in-process run of every probe (2 STT fixtures, diarization, TTS round trip for 2 voices,",
         "liveness, catalogue, overlay; input guard, VAD, WER included) against the bench, and a replay of the",
         "exact same requests with plain `requests` calls, one at a time (alternating which goes first).",
