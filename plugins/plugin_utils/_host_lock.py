@@ -44,7 +44,7 @@ def _prepare(directory: str) -> None:
             os.chmod(directory, 0o1777)
         except OSError as exc:
             raise StateFileError(f"cannot create the lock directory {directory}: {exc.strerror or exc}; "
-                              "set lock_dir to a directory every user running these playbooks can write") from None
+                                 "set lock_dir to a directory every user running these playbooks can write") from None
 
 
 @contextmanager

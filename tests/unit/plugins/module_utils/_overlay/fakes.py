@@ -37,7 +37,7 @@ def make_verify(url: str, audio: bytes, text: str, **options) -> Verify:
 
 
 def make_settings(**options) -> Settings:
-    names = [n for n in Settings.__dataclass_fields__]
+    names = list(Settings.__dataclass_fields__)
     base = {n: _DEFAULTS.get(n) for n in names}
     base.update(files=[], max_diff_size=_DEFAULTS["_max_diff_size"], check_mode=False, diff_mode=False,
                 verify=None, mode=None)
