@@ -45,6 +45,7 @@ OVERLAY_FILES = (
     "asr_formats.py",
     "asr_settings.py",
     "asr_types.py",
+    "asr_versions.py",
     "asr_worker.py",
     "warmup.wav",
 )
@@ -188,7 +189,7 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
     @app.get("/overlay")
     def overlay():
         return {"version": OVERLAY_VERSION, "files": hashes, "engine": engine.name,
-                "cuda_graphs": settings.cuda_graphs}
+                "cuda_graphs": settings.cuda_graphs, "runtime": engine.describe()}
 
     @app.post("/v1/audio/transcriptions")
     async def transcriptions(request: Request):
