@@ -32,6 +32,6 @@ done
 
 for line in "${built[@]}"; do
     printf -- '-- NeMo line %s\n' "$line"
-    ".cache/nemo$line-venv/bin/python" -m pytest -q -p no:cacheprovider tests/nemo || status=1
+    ".cache/nemo$line-venv/bin/python" -m pytest -q -p no:cacheprovider -p no:warnings --durations=5 tests/nemo || status=1
 done
 exit $status
