@@ -21,10 +21,10 @@ rm -rf "$venv"
 "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip==26.3
 # torch first, alone: the CPU build; then given again so the resolver keeps
-# it instead of pulling a CUDA build for nemo_toolkit.
-"$venv/bin/pip" install --quiet torch==2.13.0
-# --no-compile: most of NeMo's 2 GB is never imported by the tests; Python
-# compiles what they import, once, on first use.
+# it instead of pulling a CUDA build for nemo_toolkit. --no-compile: most of
+# these 2 GB are never imported by the tests, and byte-compiling them all
+# cost minutes; Python compiles what the tests import, once, on first use.
+"$venv/bin/pip" install --quiet --no-compile torch==2.13.0
 "$venv/bin/pip" install --quiet --no-compile --requirement "$req" torch==2.13.0
 echo "$want" > "$venv/.installed"
 echo "nemo$line venv: built ($venv)"

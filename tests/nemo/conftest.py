@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-import nemo  # noqa: F401 - no NeMo, no stage: fail here, loudly
+import nemo  # no NeMo, no stage: collection fails here, loudly
 import numpy as np
 import pytest
 
@@ -27,6 +27,10 @@ import tiny_models  # noqa: E402
 from asr_engine_nemo import NemoEngine  # noqa: E402
 
 MODEL_CACHE = Path(os.environ.get("NEMO_MODEL_CACHE", ROOT / ".cache" / "nemo-models"))
+
+
+def pytest_report_header() -> str:
+    return f"nemo_toolkit {nemo.__version__} (tests/nemo: the nemo engine on the real library)"
 
 
 @pytest.fixture(scope="session")

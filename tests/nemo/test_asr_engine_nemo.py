@@ -98,7 +98,7 @@ def test_transcribe_gives_seconds_inside_the_audio(engine, clips, name):
     # Seconds, not frames: at most one frame past the (1 s minimum) input NeMo decoded.
     assert max(w.end for w in raw.words) <= max(duration, 1.0) + api_times.FRAME
     api_times.check_spans(raw.words, max(duration, 1.0) + api_times.FRAME, "raw words")
-    transcript, _ = main._decode_job(engine, samples, diarize=False, words=True)
+    transcript, _unused = main._decode_job(engine, samples, diarize=False, words=True)
     assert transcript.text == raw.text
     api_times.check_spans(transcript.words, duration, "words")
     api_times.check_spans(transcript.segments, duration, "segments")

@@ -195,7 +195,7 @@ def test_cuda_graph_decoding_is_switched_off_explicitly(nemo):
 def test_the_decoder_transcribe_rebuilds_keeps_graphs_off(nemo):
     eng = loaded_engine()
     eng.transcribe(np.full(16000, 0.1, dtype=np.float32), words=True)
-    first, rebuilt = eng._asr.decoding_cfgs
+    _unused, rebuilt = eng._asr.decoding_cfgs
     assert rebuilt.compute_timestamps is True and rebuilt.greedy.use_cuda_graph_decoder is False
 
 
