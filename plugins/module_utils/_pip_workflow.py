@@ -23,7 +23,9 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip_exec impo
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_names import (
     Requirement, canonical, change_word, parse_requirement,
 )
-from ansible_collections.spark_control.audio.plugins.module_utils._pip_policy import check, denied_installed, describe
+from ansible_collections.spark_control.audio.plugins.module_utils._pip_policy import (
+    DEFAULT_DENY, check, denied_installed, describe,
+)
 from ansible_collections.spark_control.audio.plugins.module_utils._pip_report import Planned, parse
 
 DEFAULT_CONSTRAINT_FILE = "/etc/pip/constraint.txt"
@@ -203,13 +205,14 @@ class Run:
             if needed_by:
                 self.kept_denied[canonical(name)] = version
                 self.result["kept_denied"].append(f"{name}=={version}")
-                self.notes.append(
-                    f"{name} {version} is on this container's deny list but already installed, required by "
-                    f"{', '.join(needed_by)}: it came with the image, so it is left in place and installs go on. "
-                    "The parakeet overlay forces CUDA-graph decoding off (use_cuda_graph_decoder=false unless "
-                    "ASR_CUDA_GRAPHS=on); its GET /overlay reports runtime.nemo_toolkit, runtime.cuda_bindings and "
-                    "the live decoder's runtime.decoder_cuda_graphs. Anything else that decodes in this container "
-                    "must switch graphs off itself")
+                note = (f"{name} {version} is on this container's deny list but already installed, required by "
+                        f"{', '.join(needed_by)}: it came with the image, so it is left in place and installs go on")
+                if canonical(name) in {canonical(d["name"]) for d in DEFAULT_DENY}:
+                    note += (". The parakeet overlay forces CUDA-graph decoding off (use_cuda_graph_decoder=false "
+                             "unless ASR_CUDA_GRAPHS=on); its GET /overlay reports runtime.nemo_toolkit, "
+                             "runtime.cuda_bindings and the live decoder's runtime.decoder_cuda_graphs. Anything else "
+                             "that decodes in this container must switch graphs off itself")
+                self.notes.append(note)
         present = [p for p in present if canonical(p[0]) not in self.kept_denied]
         if not present:
             return installed

@@ -219,6 +219,16 @@ def test_remove_denied_never_breaks_the_image_stack(tmp_path):
     assert "cuda-bindings" in fake.table and "cuda-python" not in fake.table
 
 
+def test_a_kept_package_of_a_custom_deny_list_gets_no_cuda_story(tmp_path):
+    fake = FakePython(installed={**FakePython().table, "legacy-lib": ("legacy-lib", "1.0"),
+                                 "image-app": ("image-app", "2.0")})
+    fake.requirers = {"legacy-lib": ["image-app 2.0"]}
+    result = Run(fake, settings(tmp_path, deny={"legacy-lib": "breaks the embedder"})).execute()
+    (note,) = [n for n in result["notes"] if "legacy-lib" in n]
+    assert result["kept_denied"] == ["legacy-lib==1.0"] and "required by image-app 2.0" in note
+    assert "CUDA" not in note
+
+
 def test_a_denied_package_only_denied_ones_require_still_fails(tmp_path):
     """cuda-python pulled in by plain pip brings cuda-bindings: neither came with the image."""
     fake = FakePython(installed={**FakePython().table, "cuda-python": ("cuda-python", "12.9.0"),
