@@ -25,6 +25,7 @@ export PY_COLORS := 0
 help:
 	@echo "make demo        set up, start the bench, run the main job against it"
 	@echo "make test        set up and run every test (unit, lint, sanity, integration, molecule)"
+	@echo "make nemo-test   the nemo engine on real NeMo 3.0 and 2.5 only (part of make test; no Docker)"
 	@echo "make bench-down  stop the bench that 'make demo' leaves running"
 	@echo "make bench       run the benchmarks (writes BENCHMARKS.md figures)"
 
