@@ -24,6 +24,20 @@ NEMO_MAJOR = int(nemo.__version__.split(".", maxsplit=1)[0])
 CLIPS = ("single_speaker", "two_speakers", "short_0.6s", "silence_2s")
 
 
+class Replay:
+    """Hands main._decode_job what the real engine answered, so the answer is
+    clipped the way every request's is without decoding the clip twice."""
+
+    def __init__(self, transcript, diarization=None):
+        self.transcript, self.diarization = transcript, diarization
+
+    def transcribe(self, _samples, words=False):
+        return self.transcript
+
+    def diarize(self, _samples):
+        return self.diarization
+
+
 def computer(model):
     """The label-looping decoding computer NeMo's greedy_batch TDT decoder runs."""
     return model.decoding.decoding.decoding_computer
@@ -55,11 +69,11 @@ def test_cuda_graphs_stay_off_when_a_transcription_rebuilds_the_decoder(settings
     eng = NemoEngine(settings)
     eng.load()
     before = eng._asr.decoding
-    eng.transcribe(clips["single_speaker"], words=True)
+    eng.transcribe(clips["short_0.6s"], words=True)
     # transcribe(timestamps=True) turned compute_timestamps on and rebuilt the decoder from model.cfg.decoding.
     assert eng._asr.decoding is not before and eng._asr.cfg.decoding.compute_timestamps is True
     assert graphs_state(eng._asr) == (False, None)
-    eng.transcribe(clips["single_speaker"], words=True)
+    eng.transcribe(clips["short_0.6s"], words=True)
     assert graphs_state(eng._asr) == (False, None)
 
 
@@ -68,7 +82,7 @@ def test_cuda_graphs_on_reaches_the_live_decoder(models, clips):
     eng.load()
     allowed, mode = graphs_state(eng._asr)
     assert allowed is True and mode is not None       # no_while_loops here (no CUDA), full_graph with cuda-python on a GPU
-    eng.transcribe(clips["single_speaker"], words=True)
+    eng.transcribe(clips["short_0.6s"], words=True)
     assert graphs_state(eng._asr)[0] is True
     assert eng.describe()["decoder_cuda_graphs"] not in ("off", None)
 
@@ -98,7 +112,7 @@ def test_transcribe_gives_seconds_inside_the_audio(engine, clips, name):
     # Seconds, not frames: at most one frame past the (1 s minimum) input NeMo decoded.
     assert max(w.end for w in raw.words) <= max(duration, 1.0) + api_times.FRAME
     api_times.check_spans(raw.words, max(duration, 1.0) + api_times.FRAME, "raw words")
-    transcript, _unused = main._decode_job(engine, samples, diarize=False, words=True)
+    transcript, _unused = main._decode_job(Replay(raw), samples, diarize=False, words=True)
     assert transcript.text == raw.text
     api_times.check_spans(transcript.words, duration, "words")
     api_times.check_spans(transcript.segments, duration, "segments")
@@ -132,7 +146,8 @@ def test_diarize_gives_at_most_four_speakers_inside_the_audio(engine, clips, nam
     duration = len(samples) / RATE
     raw = engine.diarize(samples)
     assert all(0 <= t.speaker < MAX_SPEAKERS and t.start < t.end for t in raw.turns)
-    transcript, diar = main._decode_job(engine, samples, diarize=True, words=True)
+    heard = engine.transcribe(samples, words=True)
+    transcript, diar = main._decode_job(Replay(heard, raw), samples, diarize=True, words=True)
     assert diar.turns, "random weights still mark speech somewhere"
     api_times.check_turns(diar.turns, duration)
     capped = diarizer.cap_speakers(diar)
