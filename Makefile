@@ -20,11 +20,12 @@ export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
 .PHONY: help setup venv host-deps engine images collection-link bench-up bench-down \
-        demo test unit integration lint sanity molecule build bench fixtures clean
+        demo test unit nemo-test integration lint sanity molecule build bench fixtures clean
 
 help:
 	@echo "make demo        set up, start the bench, run the main job against it"
 	@echo "make test        set up and run every test (unit, lint, sanity, integration, molecule)"
+	@echo "make nemo-test   the nemo engine on real NeMo 3.0 and 2.5 only (part of make test; no Docker)"
 	@echo "make bench-down  stop the bench that 'make demo' leaves running"
 	@echo "make bench       run the benchmarks (writes BENCHMARKS.md figures)"
 
@@ -70,6 +71,11 @@ test: setup
 
 unit: venv collection-link
 	cd $(COLL_LINK) && $(BIN)/python -m pytest -q tests/unit
+
+# The nemo engine on real NeMo 3.0 and 2.5 (tiny models, CPU), each line in
+# its own venv under .cache (requirements/nemo3.txt, nemo2.txt); no Docker.
+nemo-test:
+	bash scripts/nemo-test.sh
 
 integration: bench-up
 	cd $(COLL_LINK) && $(BIN)/python -m pytest -q tests/integration

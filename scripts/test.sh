@@ -25,6 +25,7 @@ pytest_in_collection() { (cd "$coll" && "$bin/python" -m pytest -q -p no:cachepr
 
 stage "inventory.example parses" "$bin/ansible-inventory" -i inventory.example --list --yaml
 stage "unit tests" pytest_in_collection tests/unit
+stage "real NeMo 3.0 + 2.5 (nemo engine, tiny models)" bash scripts/nemo-test.sh
 stage "collection build" "$bin/ansible-galaxy" collection build --force --output-path "$repo/.cache/dist" "$repo"
 stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh

@@ -14,6 +14,7 @@ import importlib.util
 import numpy as np
 
 import asr_faults
+import asr_versions
 from asr_cpu_diarizer import CpuDiarizer
 from asr_settings import Settings
 from asr_types import Diarization, Segment, Transcript, Word
@@ -51,6 +52,11 @@ class CpuEngine:
                                    compute_type="int8", cpu_threads=self.settings.cpu_threads)
         self._diarizer = CpuDiarizer()
         self.graph_hazard = self.settings.cuda_graphs and cuda_python_installed()
+
+    def describe(self) -> dict:
+        """What serves, as the nemo engine reports it (cuda-python decides the hazard emulation)."""
+        return {**asr_versions.of("faster-whisper", "ctranslate2", "cuda-bindings", "cuda-python"),
+                "cuda_graph_hazard": self.graph_hazard}
 
     def transcribe(self, samples: np.ndarray, words: bool = False) -> Transcript:
         # vad_filter: only speech reaches the decoder, so silence and tones

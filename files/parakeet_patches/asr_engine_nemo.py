@@ -2,22 +2,30 @@
 
 Parakeet TDT through NeMo's ASR model API and Sortformer through its
 diarization model API. CUDA-graph decoding is set explicitly from
-ASR_CUDA_GRAPHS (default off) whatever is installed: with cuda-python present
-NeMo would otherwise turn it on, and on GB10 the graph path crashes real
-decodes with "CUDA error: an illegal memory access was encountered".
+ASR_CUDA_GRAPHS (default off) whatever is installed. NeMo's greedy TDT
+decoder (``greedy_batch``) defaults ``use_cuda_graph_decoder`` to on: with
+cuda-python / cuda-bindings importable it takes the full conditional-node
+graph path, which on GB10 crashes real decodes with "CUDA error: an illegal
+memory access was encountered"; without them it falls back to a partial-graph
+mode (``no_while_loops``) that still captures CUDA graphs. Only the flag,
+set to false, keeps graphs off in both cases: the path that served
+production without a failure.
 
-NeMo calls used (checked against NVIDIA/NeMo main, 2025):
+NeMo calls used (read from nemo_toolkit 3.0.0 and 2.5.3, both tested in tests/nemo):
 * ``ASRModel.from_pretrained(model_name=..., map_location=...)`` or
   ``ASRModel.restore_from(restore_path=..., map_location=...)`` for a .nemo file;
 * ``model.cfg.decoding`` + ``omegaconf.open_dict`` + ``model.change_decoding_strategy(cfg)``
-  (rnnt_models.py), with ``cfg.greedy.use_cuda_graph_decoder`` read by RNNTDecoding
-  for greedy_batch TDT (rnnt_decoding.py), and ``model.disable_cuda_graphs()`` (asr_model.py);
+  (rnnt_bpe_models.py), which merges the config, rebuilds ``model.decoding`` and writes the merged
+  config back into ``model.cfg.decoding``; ``greedy.use_cuda_graph_decoder`` becomes
+  ``allow_cuda_graphs`` of the label-looping decoding computer
+  (``model.decoding.decoding.decoding_computer``); ``model.disable_cuda_graphs()`` (asr_model.py);
 * ``model.transcribe(audio=[np.ndarray], batch_size=1, timestamps=True, verbose=False)`` -> list of
   Hypothesis with ``.text`` and ``.timestamp['word'|'segment']`` lists of dicts carrying ``start``
-  and ``end`` seconds (timestamp_utils.process_timestamp_outputs);
+  and ``end`` seconds (timestamp_utils.process_timestamp_outputs); it rebuilds the decoder from
+  ``model.cfg.decoding`` when ``compute_timestamps`` changes, so the flag must live there;
 * ``SortformerEncLabelModel.diarize(audio=[wav path], batch_size=1, num_workers=0, verbose=False)``
   -> one list per file of ``"<start> <end> speaker_<k>"`` strings
-  (speaker_utils.generate_diarization_output_lines); it takes file paths, not arrays.
+  (speaker_utils.generate_diarization_output_lines); 2.x takes file paths only.
 """
 from __future__ import annotations
 
@@ -27,10 +35,27 @@ import tempfile
 
 import numpy as np
 
-from asr_audio import to_wav_bytes
+import asr_versions
+from asr_audio import RATE, to_wav_bytes
 from asr_settings import Settings
 from asr_types import Diarization, Segment, Transcript, Word
 from diarizer import parse_sortformer
+
+
+# NeMo 3.0 (and 2.7, read from its source) pads array inputs shorter than 1 s to 1 s, centred
+# (TranscriptionTensorDataset, pad_direction "both"), so every time in a
+# sub-second clip would be shifted by half the padding; 2.5.x pads nothing.
+# Padding the clip at its END to 1 s ourselves makes NeMo pad nothing on any
+# line: frame 0 is the client's first sample, no time needs a shift, and a
+# word in the padding is clipped to the audio's end like any other
+# (main._decode_job). Exact on every line, unlike guessing NeMo's offset.
+MIN_SAMPLES = RATE
+
+
+def pad_to_min(samples: np.ndarray) -> np.ndarray:
+    if len(samples) >= MIN_SAMPLES:
+        return samples
+    return np.pad(samples, (0, MIN_SAMPLES - len(samples)))
 
 
 def _restore(cls, source: str, device):
@@ -72,20 +97,37 @@ class NemoEngine:
             self._asr.disable_cuda_graphs()    # belt and braces: the decoder may have captured graphs already
         self.cuda_graphs = enabled
 
+    def decoder_cuda_graphs(self) -> str | None:
+        """CUDA-graph mode of the decoder NeMo actually uses: "off", the mode
+        it would capture with (e.g. "no_while_loops", "full_graph"), or None
+        when there is no label-looping decoder to ask (not loaded, other strategy)."""
+        computer = getattr(getattr(getattr(self._asr, "decoding", None), "decoding", None), "decoding_computer", None)
+        if computer is None:
+            return None
+        mode = getattr(computer, "cuda_graphs_mode", None)
+        if not getattr(computer, "allow_cuda_graphs", False) or mode is None:
+            return "off"
+        return str(getattr(mode, "value", mode))
+
+    def describe(self) -> dict:
+        """What serves: the packages that decide the decode path, and the live decoder's graph mode."""
+        return {**asr_versions.of("nemo_toolkit", "torch", "cuda-bindings", "cuda-python"),
+                "decoder_cuda_graphs": self.decoder_cuda_graphs()}
+
     def transcribe(self, samples: np.ndarray, words: bool = False) -> Transcript:
-        out = self._asr.transcribe(audio=[samples], batch_size=1, timestamps=True, verbose=False)
+        out = self._asr.transcribe(audio=[pad_to_min(samples)], batch_size=1, timestamps=True, verbose=False)
         if isinstance(out, tuple):               # older NeMo: (best hypotheses, all hypotheses)
             out = out[0]
         hyp = out[0]
         if isinstance(hyp, str):                 # models without hypotheses: text only
-            return Transcript(text=hyp.strip(), segments=[Segment(0.0, len(samples) / 16000, hyp.strip())]
+            return Transcript(text=hyp.strip(), segments=[Segment(0.0, len(samples) / RATE, hyp.strip())]
                               if hyp.strip() else [])
         text = (hyp.text or "").strip()
         stamps = getattr(hyp, "timestamp", None) or {}
         word_list = [Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in stamps.get("word", [])]
         segments = [Segment(float(s["start"]), float(s["end"]), str(s["segment"])) for s in stamps.get("segment", [])]
         if text and not segments:
-            segments = [Segment(0.0, len(samples) / 16000, text)]
+            segments = [Segment(0.0, len(samples) / RATE, text)]
         return Transcript(text=text, segments=segments, words=word_list)
 
     def diarize(self, samples: np.ndarray) -> Diarization:

@@ -29,7 +29,7 @@ import asr_faults
 import asr_formats
 import asr_settings
 import diarizer
-from asr_types import Diarization, Transcript
+from asr_types import Diarization, Transcript, clip_diarization, clip_transcript
 from asr_worker import Busy, DecodeWorker
 
 OVERLAY_VERSION = "1.0.0"
@@ -45,6 +45,7 @@ OVERLAY_FILES = (
     "asr_formats.py",
     "asr_settings.py",
     "asr_types.py",
+    "asr_versions.py",
     "asr_worker.py",
     "warmup.wav",
 )
@@ -129,10 +130,13 @@ def _warm_up(engine) -> str:
 
 
 def _decode_job(engine, samples, diarize: bool, words: bool):
-    """Everything that touches the models for one request (runs on the worker)."""
-    transcript: Transcript = engine.transcribe(samples, words=words or diarize)
+    """Everything that touches the models for one request (runs on the worker).
+
+    Times are clipped to the audio here, once for every engine."""
+    duration = len(samples) / asr_audio.RATE
+    transcript: Transcript = clip_transcript(engine.transcribe(samples, words=words or diarize), duration)
     diar = engine.diarize(samples) if diarize and transcript.text else Diarization(turns=[])
-    return transcript, diar
+    return transcript, clip_diarization(diar, duration)
 
 
 def _parse_bool(value: str, field: str) -> bool:
@@ -185,7 +189,7 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
     @app.get("/overlay")
     def overlay():
         return {"version": OVERLAY_VERSION, "files": hashes, "engine": engine.name,
-                "cuda_graphs": settings.cuda_graphs}
+                "cuda_graphs": settings.cuda_graphs, "runtime": engine.describe()}
 
     @app.post("/v1/audio/transcriptions")
     async def transcriptions(request: Request):

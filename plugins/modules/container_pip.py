@@ -94,16 +94,22 @@ options:
   deny:
     description:
       - Packages that must never be installed in this container, with the reason (shown in the error).
-      - "The default denies C(cuda-python) and C(cuda-bindings), which break C(parakeet-asr) on GB10: NeMo then
-        enables CUDA-graph decoding, which crashes real decodes with an illegal memory access. Set V([]) for a
-        container where they are fine."
+      - "The default denies C(cuda-python) and C(cuda-bindings), which break C(parakeet-asr) on GB10: NeMo's greedy
+        TDT decoder uses CUDA graphs unless C(use_cuda_graph_decoder) is false, and with these packages importable
+        it takes the full conditional-node graph path, which crashes real decodes with an illegal memory access.
+        Set V([]) for a container where they are fine."
+      - "A denied package that is already installed because an installed package requires it (C(nemo_toolkit) 3
+        requires C(cuda-bindings), so every NGC image with NeMo 3 has it) came with the image: it is left in
+        place with a warning, installs go on, and RV(kept_denied) lists it. The parakeet overlay forces CUDA-graph
+        decoding off (C(use_cuda_graph_decoder=false) unless C(ASR_CUDA_GRAPHS=on)); its C(GET /overlay) reports
+        C(runtime.nemo_toolkit), C(runtime.cuda_bindings) and the live decoder's C(runtime.decoder_cuda_graphs)."
     type: list
     elements: dict
     default:
       - name: cuda-python
-        reason: CUDA-graph decoding crashes real decodes on GB10
+        reason: NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10
       - name: cuda-bindings
-        reason: CUDA-graph decoding crashes real decodes on GB10
+        reason: NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10
     suboptions:
       name:
         description: Package name (any spelling; compared normalised).
@@ -116,6 +122,8 @@ options:
     description:
       - When a denied package is already installed, uninstall it (restart the container afterwards). Otherwise the
         task fails naming it.
+      - A denied package that another installed package requires (see O(deny)) is never uninstalled, as that would
+        break the image's own stack.
     type: bool
     default: false
   allow_source_build:
@@ -281,6 +289,12 @@ removed_denied:
   type: list
   elements: str
   returned: always
+kept_denied:
+  description: Denied packages left installed because installed packages require them, as C(name==version).
+  type: list
+  elements: str
+  returned: always
+  sample: [cuda-bindings==13.5.0]
 pinned:
   description: The packages pinned for the run, name to installed version.
   type: dict
@@ -378,7 +392,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "constraint_file": {"type": "str"},
     "deny": {
         "type": "list", "elements": "dict",
-        "default": [{"name": d["name"], "reason": "CUDA-graph decoding crashes real decodes on GB10"} for d in DEFAULT_DENY],
+        "default": [{"name": d["name"], "reason": "NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10"} for d in DEFAULT_DENY],
         "options": {"name": {"type": "str", "required": True}, "reason": {"type": "str"}},
     },
     "remove_denied": {"type": "bool", "default": False},
@@ -411,7 +425,7 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Setti
     deny = deny_map(params["deny"])
     # The short default reason of the option becomes the full story in the error message.
     for entry in DEFAULT_DENY:
-        if deny.get(entry["name"]) == "CUDA-graph decoding crashes real decodes on GB10":
+        if deny.get(entry["name"]) == "NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10":
             deny[entry["name"]] = entry["reason"]
     keep_manifest = params["record"] or params["reinstall"]
     return Settings(

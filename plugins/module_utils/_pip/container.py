@@ -86,6 +86,30 @@ _PROBE = (
     "print(json.dumps(out))\n"
 )
 
+# Which installed distributions require each named one (base requirements
+# only: extras left out, markers evaluated in the container), so that a
+# denied package the image's own stack needs (nemo_toolkit 3 requires
+# cuda-bindings) can be told from a stray one.
+_REQUIRED_BY = (
+    "import importlib.metadata as md, json, sys\n"
+    "try:\n"
+    "    from packaging.requirements import Requirement\n"
+    "    from packaging.utils import canonicalize_name as key\n"
+    "except ImportError:\n"
+    "    from pip._vendor.packaging.requirements import Requirement\n"
+    "    from pip._vendor.packaging.utils import canonicalize_name as key\n"
+    "out = {key(n): [] for n in sys.argv[1:]}\n"
+    "for dist in md.distributions():\n"
+    "    for text in dist.requires or []:\n"
+    "        try:\n"
+    "            req = Requirement(text)\n"
+    "        except Exception:\n"
+    "            continue\n"
+    "        if key(req.name) in out and (req.marker is None or req.marker.evaluate({'extra': ''})):\n"
+    "            out[key(req.name)].append(f\"{dist.metadata['Name']} {dist.version}\")\n"
+    "print(json.dumps(out))\n"
+)
+
 
 class ContainerExecError(CollectionError):
     """A command could not be run in the container; the message says why."""
@@ -194,6 +218,17 @@ class ContainerPython:
         except (ValueError, IndexError):
             return {"(python)": f"the import check did not run: {done.output.strip()[-300:]}"}
         return {name: error for name, error in results.items() if error}
+
+    def required_by(self, names: list[str]) -> dict[str, list[str]]:
+        """canonical name -> ["<distribution> <version>", ...] installed that require it."""
+        if not names:
+            return {}
+        done = self.py(_REQUIRED_BY, *names)
+        try:
+            results = json.loads(done.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {}
+        return {canonical(name): list(users) for name, users in results.items()}
 
     def unreachable(self, urls: list[str]) -> dict[str, str]:
         """url -> error, for every index or find-links location the container cannot read."""

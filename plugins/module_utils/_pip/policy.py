@@ -21,8 +21,10 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip.names imp
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.report import Planned
 
 CUDA_GRAPH_REASON = (
-    "with cuda-python/cuda-bindings importable, NeMo turns on CUDA-graph decoding, which crashes real "
-    "decodes on GB10 with 'an illegal memory access was encountered' (silence and tones still pass)"
+    "NeMo's greedy TDT decoder uses CUDA graphs unless use_cuda_graph_decoder is false, and with "
+    "cuda-python/cuda-bindings importable it takes the full conditional-node graph path, which crashes real "
+    "decodes on GB10 with 'an illegal memory access was encountered' (silence and tones still pass); the "
+    "parakeet overlay sets the flag false, nothing else that decodes in the container does"
 )
 DEFAULT_DENY = [
     {"name": "cuda-python", "reason": CUDA_GRAPH_REASON},

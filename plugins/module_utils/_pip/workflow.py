@@ -24,7 +24,9 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip.container
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import (
     Requirement, canonical, change_word, parse_requirement,
 )
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import check, denied_installed, describe
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import (
+    DEFAULT_DENY, check, denied_installed, describe,
+)
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.report import Planned, parse
 
 DEFAULT_CONSTRAINT_FILE = "/etc/pip/constraint.txt"
@@ -134,7 +136,8 @@ class Run:
         self.pyc = pyc
         self.s = settings
         self.result: dict[str, Any] = {"changed": False, "container": settings.container, "plan": [],
-                                       "installed": [], "removed_denied": []}
+                                       "installed": [], "removed_denied": [], "kept_denied": []}
+        self.kept_denied: dict[str, str] = {}   # canonical name -> version, left in place (see _handle_denied)
         self.notes: list[str] = []
         self.after: dict[str, tuple[str, str]] | None = None
         self.sources: dict[str, Any] = dict(settings.sources)
@@ -183,8 +186,33 @@ class Run:
         return [parse_requirement(r) for r in pinned_reqs], deps, current
 
     def _handle_denied(self, installed: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-        """Fail when a denied package is installed, or remove it with remove_denied."""
+        """Fail when a denied package is installed, or remove it with remove_denied.
+
+        A denied package that an installed, not denied, package requires came
+        with the image's own stack: nemo_toolkit 3 requires cuda-bindings, so
+        every NGC image with NeMo 3 has it. Failing would stop every install
+        there, and removing it would break NeMo's requirements; it is kept,
+        with a warning, and installs go on (new denied packages are still
+        refused at the dry run).
+        """
         present = denied_installed(installed, self.s.deny)
+        if not present:
+            return installed
+        users = self.pyc.required_by([n for n, _unused, _unused in present])
+        for name, version, _unused in present:
+            needed_by = [u for u in users.get(canonical(name), []) if canonical(u.split()[0]) not in self.s.deny]
+            if needed_by:
+                self.kept_denied[canonical(name)] = version
+                self.result["kept_denied"].append(f"{name}=={version}")
+                note = (f"{name} {version} is on this container's deny list but already installed, required by "
+                        f"{', '.join(needed_by)}: it came with the image, so it is left in place and installs go on")
+                if canonical(name) in {canonical(d["name"]) for d in DEFAULT_DENY}:
+                    note += (". The parakeet overlay forces CUDA-graph decoding off (use_cuda_graph_decoder=false "
+                             "unless ASR_CUDA_GRAPHS=on); its GET /overlay reports runtime.nemo_toolkit, "
+                             "runtime.cuda_bindings and the live decoder's runtime.decoder_cuda_graphs. Anything else "
+                             "that decodes in this container must switch graphs off itself")
+                self.notes.append(note)
+        present = [p for p in present if canonical(p[0]) not in self.kept_denied]
         if not present:
             return installed
         names = [n for n, _unused, _unused in present]
@@ -205,7 +233,7 @@ class Run:
             return {k: v for k, v in installed.items() if k not in gone}
         done = self.pyc.pip(["uninstall", "-y", *names])
         after = self.pyc.installed()
-        still = [n for n, _unused, _unused in denied_installed(after, self.s.deny)]
+        still = [n for n, _unused, _unused in denied_installed(after, self.s.deny) if canonical(n) not in self.kept_denied]
         if done.rc != 0 or still:
             raise ContainerPipError(f"could not uninstall denied package(s) {still} from {self.s.container!r}: "
                                     f"{done.output.strip()[-400:]}", denied_installed=still, **self._context())
@@ -318,7 +346,8 @@ class Run:
             now = after.get(name, (None, None))[1]
             if now != version:
                 problems.append(f"pinned {cset.names[name]} is now {now or 'missing'} (was {version})")
-        problems += [f"denied {n} {v} got installed" for n, v, _unused in denied_installed(after, self.s.deny)]
+        problems += [f"denied {n} {v} got installed" for n, v, _unused in denied_installed(after, self.s.deny)
+                     if self.kept_denied.get(canonical(n)) != v]
         problems += self._import_problems()
         if not problems:
             return

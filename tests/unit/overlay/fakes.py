@@ -21,6 +21,9 @@ class FakeEngine:
     def load(self) -> None:
         self.calls.append("load")
 
+    def describe(self) -> dict:
+        return {"fake_engine": "1.0", "cuda_bindings": None}
+
     def transcribe(self, samples: np.ndarray, words: bool = False) -> Transcript:
         self.calls.append("transcribe")
         self.gate.wait(10)

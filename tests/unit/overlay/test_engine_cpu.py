@@ -82,3 +82,13 @@ def test_cuda_python_probe_looks_for_the_cuda_module(monkeypatch):
     seen = []
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: seen.append(name) or None)
     assert asr_engine_cpu.cuda_python_installed() is False and seen == ["cuda"]
+
+
+def test_describe_reports_versions_and_the_hazard(tmp_path, monkeypatch):
+    import asr_versions
+
+    monkeypatch.setattr(asr_versions, "installed", {"faster-whisper": "1.2.1", "cuda-python": "12.9.0"}.get)
+    monkeypatch.setattr(asr_engine_cpu, "cuda_python_installed", lambda: True)
+    assert engine(tmp_path, ASR_CUDA_GRAPHS="on").describe() == {
+        "faster_whisper": "1.2.1", "ctranslate2": None, "cuda_bindings": None, "cuda_python": "12.9.0",
+        "cuda_graph_hazard": True}

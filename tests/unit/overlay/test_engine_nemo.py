@@ -1,12 +1,15 @@
-"""The nemo engine against faithful fakes of the NeMo calls it makes.
+"""The nemo engine against fakes of the NeMo calls it makes (fast, no NeMo).
 
-NeMo cannot run here (no GPU, no NGC image). The fakes reproduce the names,
-arguments and return shapes of NVIDIA/NeMo (main, 2025):
+The real library is tested in tests/nemo (tiny models, NeMo 3.0 and 2.5, its
+own venv); these fakes agree with what that shows. They reproduce the names,
+arguments and return shapes of nemo_toolkit 3.0.0 / 2.5.3:
 * ASRModel.from_pretrained(model_name, map_location) / restore_from(restore_path, map_location):
   nemo/core/classes/modelPT.py, common.py;
-* EncDecRNNTModel.change_decoding_strategy(decoding_cfg, verbose=True) and the
-  greedy.use_cuda_graph_decoder key read by RNNTDecoding for greedy_batch TDT:
-  nemo/collections/asr/models/rnnt_models.py, parts/submodules/rnnt_decoding.py;
+* EncDecRNNTBPEModel.change_decoding_strategy(decoding_cfg, verbose=True), which writes the
+  merged config back into model.cfg.decoding, and the greedy.use_cuda_graph_decoder key read by
+  RNNTDecoding for greedy_batch TDT: nemo/collections/asr/models/rnnt_bpe_models.py,
+  parts/submodules/rnnt_decoding.py; transcribe(timestamps=True) rebuilds the decoder from
+  model.cfg.decoding when compute_timestamps is not yet on (rnnt_models.py);
   ASRModel.disable_cuda_graphs(): nemo/collections/asr/models/asr_model.py;
 * EncDecRNNTModel.transcribe(audio, batch_size=4, ..., verbose=True, timestamps=None) returning
   a list of Hypothesis whose .timestamp holds 'word' / 'segment' / 'char' lists of dicts with
@@ -19,6 +22,7 @@ arguments and return shapes of NVIDIA/NeMo (main, 2025):
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
 import types
 from dataclasses import dataclass, field
@@ -99,6 +103,7 @@ class FakeASRModel:
 
     def change_decoding_strategy(self, decoding_cfg, verbose=True):
         self.decoding_cfgs.append(decoding_cfg)
+        self.cfg.decoding = copy.deepcopy(decoding_cfg)     # NeMo keeps the merged config as its own
 
     def disable_cuda_graphs(self):
         self.disabled += 1
@@ -108,6 +113,10 @@ class FakeASRModel:
                    timestamps=None, **kw):
         self.transcribe_calls.append({"audio": audio, "batch_size": batch_size, "timestamps": timestamps,
                                       "verbose": verbose})
+        if timestamps and self.cfg.decoding.get("compute_timestamps") is not True:
+            with open_dict(self.cfg.decoding):
+                self.cfg.decoding.compute_timestamps = True
+            self.change_decoding_strategy(self.cfg.decoding, verbose=False)
         if self.reply is not None:
             return self.reply
         hyp = Hypothesis(score=-1.0, y_sequence=[5, 6, 7], text="Send the report.")
@@ -179,8 +188,15 @@ def test_cuda_graph_decoding_is_switched_off_explicitly(nemo):
     (cfg,) = eng._asr.decoding_cfgs
     assert cfg.greedy.use_cuda_graph_decoder is False
     assert cfg.strategy == "greedy_batch" and cfg.greedy.max_symbols == 10
-    assert "use_cuda_graph_decoder" not in eng._asr.cfg.decoding.greedy      # the model's own cfg untouched
+    assert eng._asr.cfg.decoding.greedy.use_cuda_graph_decoder is False      # written back, as NeMo does
     assert eng._asr.disabled == 1 and eng.cuda_graphs is False
+
+
+def test_the_decoder_transcribe_rebuilds_keeps_graphs_off(nemo):
+    eng = loaded_engine()
+    eng.transcribe(np.full(16000, 0.1, dtype=np.float32), words=True)
+    _unused, rebuilt = eng._asr.decoding_cfgs
+    assert rebuilt.compute_timestamps is True and rebuilt.greedy.use_cuda_graph_decoder is False
 
 
 def test_cuda_graphs_on_is_passed_through(nemo):
@@ -200,6 +216,31 @@ def test_transcribe_call_and_hypothesis_mapping(nemo):
     words = [(w.text, w.start, w.end) for w in out.words]
     assert words == [("Send", 0.16, 0.4), ("the", 0.4, 0.56), ("report.", 0.56, 1.04)]
     assert [(s.start, s.end, s.text) for s in out.segments] == [(0.16, 1.04, "Send the report.")]
+
+
+def test_sub_second_audio_is_padded_at_its_end(nemo):
+    """NeMo 3 would centre a clip under 1 s in 1 s of zeros and shift every time:
+    padded at the end here, NeMo pads nothing and frame 0 is the clip's first sample."""
+    eng = loaded_engine()
+    audio = np.linspace(-0.5, 0.5, 9600, dtype=np.float32)
+    eng.transcribe(audio, words=True)
+    sent = eng._asr.transcribe_calls[0]["audio"][0]
+    assert len(sent) == 16000 and sent.dtype == np.float32
+    assert np.array_equal(sent[:9600], audio) and not sent[9600:].any()
+
+
+def test_describe_reports_versions_and_the_live_decoder(nemo, monkeypatch):
+    import asr_versions
+
+    monkeypatch.setattr(asr_versions, "installed", {"nemo_toolkit": "3.0.0", "cuda-bindings": "13.5.0"}.get)
+    eng = loaded_engine()
+    assert eng.describe() == {"nemo_toolkit": "3.0.0", "torch": None, "cuda_bindings": "13.5.0",
+                              "cuda_python": None, "decoder_cuda_graphs": None}     # the fake has no decoder
+    computer = types.SimpleNamespace(allow_cuda_graphs=True, cuda_graphs_mode=types.SimpleNamespace(value="no_while_loops"))
+    eng._asr.decoding = types.SimpleNamespace(decoding=types.SimpleNamespace(decoding_computer=computer))
+    assert eng.decoder_cuda_graphs() == "no_while_loops"
+    computer.allow_cuda_graphs, computer.cuda_graphs_mode = False, None
+    assert eng.decoder_cuda_graphs() == "off"
 
 
 def test_transcribe_handles_older_return_shapes(nemo):

@@ -63,6 +63,7 @@ class FakePython:
         self.install_fails: str | None = None
         self.broken_imports: dict = {}    # canonical name installed -> {module: error}
         self.dead_urls: dict = {}
+        self.requirers: dict = {}         # canonical name -> ["<dist> <version>"] installed that require it
         self.calls: list[tuple[list[str], dict | None]] = []
         self.scratch_removed: list[str] = []
         self.snapshots = 0
@@ -87,6 +88,10 @@ class FakePython:
             if package in self.table:
                 errors |= {m: e for m, e in broken.items() if m in modules}
         return errors
+
+    def required_by(self, names: list[str]) -> dict:
+        return {canonical(n): [u for u in self.requirers.get(canonical(n), []) if canonical(u.split()[0]) in self.table]
+                for n in names}
 
     def unreachable(self, urls: list[str]) -> dict:
         return {u: self.dead_urls[u] for u in urls if u in self.dead_urls}

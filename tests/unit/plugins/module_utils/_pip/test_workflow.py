@@ -198,6 +198,56 @@ def test_already_installed_denied_package_fails_or_is_removed(tmp_path):
     assert "cuda-python" not in fake.table and ["uninstall", "-y", "cuda-python"] in [a for a, _unused in fake.calls]
 
 
+def nemo3_image(**extra) -> FakePython:
+    """An NGC image with NeMo 3: nemo_toolkit 3.0.0 requires cuda-bindings, so it is installed."""
+    fake = FakePython(installed={**FakePython().table, "nemo-toolkit": ("nemo_toolkit", "3.0.0"),
+                                 "cuda-bindings": ("cuda-bindings", "13.5.0"), **extra})
+    fake.requirers = {"cuda-bindings": ["nemo_toolkit 3.0.0", "cuda-python 13.0.0"]}
+    return fake
+
+
+def test_a_denied_package_the_image_requires_is_kept_with_a_warning(tmp_path):
+    fake = nemo3_image()
+    loose(fake)
+    result = Run(fake, settings(tmp_path, "loose-torch-user")).execute()
+    assert result["changed"] and result["installed"] == ["loose-torch-user==1.0.0", "bench-helper-lib==2.0.0"]
+    assert result["kept_denied"] == ["cuda-bindings==13.5.0"] and result["removed_denied"] == []
+    (note,) = [n for n in result["notes"] if "cuda-bindings" in n]
+    assert "required by nemo_toolkit 3.0.0" in note and "forces CUDA-graph decoding off" in note
+    assert "GET /overlay" in note and "cuda-python 13.0.0" not in note     # not installed: not a reason
+    assert fake.table["cuda-bindings"] == ("cuda-bindings", "13.5.0")
+    assert not [a for a, _unused in fake.calls if a[0] == "uninstall"]      # the checks afterwards passed
+
+
+def test_remove_denied_never_breaks_the_image_stack(tmp_path):
+    fake = nemo3_image(**{"cuda-python": ("cuda-python", "13.0.0")})
+    fake.requirers = {"cuda-bindings": ["nemo_toolkit 3.0.0", "cuda-python 13.0.0"]}
+    result = Run(fake, settings(tmp_path, remove_denied=True)).execute()
+    assert result["removed_denied"] == ["cuda-python==13.0.0"] and result["kept_denied"] == ["cuda-bindings==13.5.0"]
+    assert "cuda-bindings" in fake.table and "cuda-python" not in fake.table
+
+
+def test_a_kept_package_of_a_custom_deny_list_gets_no_cuda_story(tmp_path):
+    fake = FakePython(installed={**FakePython().table, "legacy-lib": ("legacy-lib", "1.0"),
+                                 "image-app": ("image-app", "2.0")})
+    fake.requirers = {"legacy-lib": ["image-app 2.0"]}
+    result = Run(fake, settings(tmp_path, deny={"legacy-lib": "breaks the embedder"})).execute()
+    (note,) = [n for n in result["notes"] if "legacy-lib" in n]
+    assert result["kept_denied"] == ["legacy-lib==1.0"] and "required by image-app 2.0" in note
+    assert "CUDA" not in note
+
+
+def test_a_denied_package_only_denied_ones_require_still_fails(tmp_path):
+    """cuda-python pulled in by plain pip brings cuda-bindings: neither came with the image."""
+    fake = FakePython(installed={**FakePython().table, "cuda-python": ("cuda-python", "12.9.0"),
+                                 "cuda-bindings": ("cuda-bindings", "12.9.0")})
+    fake.requirers = {"cuda-bindings": ["cuda-python 12.9.0"]}
+    with pytest.raises(ContainerPipError) as err:
+        Run(fake, settings(tmp_path)).execute()
+    assert sorted(err.value.result["denied_installed"]) == ["cuda-bindings", "cuda-python"]
+    assert err.value.result["kept_denied"] == []
+
+
 def test_check_only_reports_pins_and_fails_on_broken_imports(tmp_path):
     fake = FakePython()
     result = Run(fake, settings(tmp_path)).execute()
