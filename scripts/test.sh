@@ -22,10 +22,15 @@ stage() {
 }
 
 pytest_in_collection() { (cd "$coll" && "$bin/python" -m pytest -q -p no:cacheprovider "$@"); }
+# Fragments and the generated changelog.yaml (CHANGELOG.rst: `make changelog`).
+changelog_lint() {
+    (cd "$coll" && "$bin/antsibull-changelog" lint && "$bin/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml)
+}
 
 stage "inventory.example parses" "$bin/ansible-inventory" -i inventory.example --list --yaml
 stage "unit tests" pytest_in_collection tests/unit
-stage "collection build" "$bin/ansible-galaxy" collection build --force --output-path "$repo/.cache/dist" "$repo"
+stage "changelog lint" changelog_lint
+stage "collection build" bash scripts/check-build.sh "$repo/.cache/dist"
 stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh
 stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/bench/playbooks/up.yml
