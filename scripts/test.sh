@@ -30,6 +30,7 @@ changelog_lint() {
 stage "inventory.example parses" "$bin/ansible-inventory" -i inventory.example --list --yaml
 stage "unit tests" pytest_in_collection tests/unit
 stage "changelog lint" changelog_lint
+stage "prometheus rules (promtool)" bash scripts/prometheus-rules.sh
 stage "collection build" bash scripts/check-build.sh "$repo/.cache/dist"
 stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh
