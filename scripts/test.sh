@@ -35,7 +35,10 @@ stage "collection build" bash scripts/check-build.sh "$repo/.cache/dist"
 stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh
 stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/bench/playbooks/up.yml
-stage "integration tests (real containers)" pytest_in_collection tests/integration
+# The Prometheus test has its own stage (and timing line).
+stage "integration tests (real containers)" pytest_in_collection tests/integration \
+    --ignore=tests/integration/prometheus
+stage "prometheus end to end (node_exporter, prometheus, bench)" pytest_in_collection tests/integration/prometheus
 # One stage per scenario: `molecule test --all` stops at the first failure,
 # which would hide the others.
 for scenario in extensions/molecule/*/molecule.yml; do
