@@ -241,8 +241,9 @@ def test_healthy_run_is_scraped_and_raises_no_alert(healthy, monitoring, binarie
     result = healthy
     assert result["probes"] and all(p["ok"] for p in result["probes"]), result
     # The file the role wrote follows Prometheus' naming conventions.
-    lint = subprocess.run([binaries["promtool"], "check", "metrics"], input=(monitoring["textfile"] / "deep_health.prom")
-                          .read_text(), capture_output=True, text=True, timeout=60, check=False)
+    written = (monitoring["textfile"] / "deep_health.prom").read_text()
+    lint = subprocess.run([binaries["promtool"], "check", "metrics"], input=written, capture_output=True, text=True,
+                          timeout=60, check=False)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
     scraped(monitoring, result)
