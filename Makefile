@@ -20,7 +20,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
 .PHONY: help setup venv host-deps engine images collection-link bench-up bench-down \
-        demo test unit nemo-test integration lint sanity molecule build bench fixtures clean
+        demo test unit nemo-test integration lint sanity molecule build changelog bench fixtures clean
 
 help:
 	@echo "make demo        set up, start the bench, run the main job against it"
@@ -28,6 +28,7 @@ help:
 	@echo "make nemo-test   the nemo engine on real NeMo 3.0 and 2.5 only (part of make test; no Docker)"
 	@echo "make bench-down  stop the bench that 'make demo' leaves running"
 	@echo "make bench       run the benchmarks (writes BENCHMARKS.md figures)"
+	@echo "make changelog   regenerate CHANGELOG.rst and changelogs/changelog.yaml from the fragments"
 
 # ---- set-up -----------------------------------------------------------------
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
@@ -90,8 +91,19 @@ molecule: setup
 	$(BIN)/molecule test --all
 
 build: venv
-	mkdir -p $(CACHE)/dist
-	$(BIN)/ansible-galaxy collection build --force --output-path $(CACHE)/dist .
+	bash scripts/check-build.sh $(CACHE)/dist
+
+# 0.1.0 is not released yet: its section is rebuilt from every fragment each
+# time (changelog.yaml starts empty, fragments are kept), so the output depends
+# only on the fragments, the plugins' docs and RELEASE_DATE. The version is
+# galaxy.yml's. Run from the ansible_collections/ path so ansible-doc finds
+# the plugins and roles.
+RELEASE_DATE ?= 2026-12-01
+changelog: venv collection-link
+	cd $(COLL_LINK) && $(BIN)/antsibull-changelog lint
+	printf -- '---\nancestor: null\nreleases: {}\n' > changelogs/changelog.yaml
+	cd $(COLL_LINK) && $(BIN)/antsibull-changelog release --reload-plugins --date $(RELEASE_DATE)
+	cd $(COLL_LINK) && $(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
 bench: bench-up
 	bash scripts/benchmarks.sh

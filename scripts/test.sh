@@ -22,15 +22,24 @@ stage() {
 }
 
 pytest_in_collection() { (cd "$coll" && "$bin/python" -m pytest -q -p no:cacheprovider "$@"); }
+# Fragments and the generated changelog.yaml (CHANGELOG.rst: `make changelog`).
+changelog_lint() {
+    (cd "$coll" && "$bin/antsibull-changelog" lint && "$bin/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml)
+}
 
 stage "inventory.example parses" "$bin/ansible-inventory" -i inventory.example --list --yaml
 stage "unit tests" pytest_in_collection tests/unit
 stage "real NeMo 3.0 + 2.5 (nemo engine, tiny models)" bash scripts/nemo-test.sh
-stage "collection build" "$bin/ansible-galaxy" collection build --force --output-path "$repo/.cache/dist" "$repo"
+stage "changelog lint" changelog_lint
+stage "prometheus rules (promtool)" bash scripts/prometheus-rules.sh
+stage "collection build" bash scripts/check-build.sh "$repo/.cache/dist"
 stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh
 stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/bench/playbooks/up.yml
-stage "integration tests (real containers)" pytest_in_collection tests/integration
+# The Prometheus test has its own stage (and timing line).
+stage "integration tests (real containers)" pytest_in_collection tests/integration \
+    --ignore=tests/integration/prometheus
+stage "prometheus end to end (node_exporter, prometheus, bench)" pytest_in_collection tests/integration/prometheus
 # One stage per scenario: `molecule test --all` stops at the first failure,
 # which would hide the others.
 for scenario in extensions/molecule/*/molecule.yml; do

@@ -8,7 +8,11 @@ mapping of host name to the audio_health result of that host. JUnit: one
 test suite per host, one test case per probe, a ``<failure>`` carrying the
 failure code and message. Prometheus (textfile-collector format):
 ``spark_audio_probe_success`` and ``spark_audio_probe_duration_seconds`` per
-host and probe, in the style of the blackbox exporter's ``probe_success``.
+host and probe, in the style of the blackbox exporter's ``probe_success``,
+``spark_audio_probe_failure_info`` (failure code as a label),
+``spark_audio_host_healthy``, ``spark_audio_llm_info`` and
+``spark_audio_last_run_timestamp_seconds``. The alert rules in
+``files/prometheus/spark_audio_alerts.yml`` read these names.
 """
 from __future__ import annotations
 
@@ -74,7 +78,8 @@ def prometheus(results: Mapping[str, Mapping[str, Any]], timestamp: float | None
     families: dict[str, tuple[str, list[str]]] = {
         "probe_success": ("1 when the audio_health probe passed, 0 when it failed.", []),
         "probe_duration_seconds": ("Seconds the audio_health probe took, 503 retries included.", []),
-        "probe_failure": ("1 for a failed probe, labelled with its failure code.", []),
+        # An info metric: always 1, the failure code is in its label.
+        "probe_failure_info": ("Failure code (label failure) of a failed audio_health probe, absent if it passed.", []),
         "host_healthy": ("1 when every audio_health probe of the host passed.", []),
         "llm_info": ("The LLM Spark Control reports in use (vllm.current_model).", []),
         "last_run_timestamp_seconds": ("Unix time the deep health run finished.", []),
@@ -89,7 +94,7 @@ def prometheus(results: Mapping[str, Mapping[str, Any]], timestamp: float | None
                 f"{PREFIX}probe_duration_seconds{labels} {float(probe.get('latency') or 0.0):.3f}")
             if not probe.get("ok"):
                 failed = _labels(host=host, probe=probe.get("name"), failure=probe.get("failure") or "failed")
-                families["probe_failure"][1].append(f"{PREFIX}probe_failure{failed} 1")
+                families["probe_failure_info"][1].append(f"{PREFIX}probe_failure_info{failed} 1")
         healthy = bool(probes) and all(p.get("ok") for p in probes)
         families["host_healthy"][1].append(f"{PREFIX}host_healthy{_labels(host=host)} {1 if healthy else 0}")
         llm = result.get("llm_model") if isinstance(result, Mapping) else None

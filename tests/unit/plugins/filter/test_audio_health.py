@@ -35,11 +35,12 @@ def test_prometheus_families_and_escaping():
     assert 'spark_audio_probe_success{host="spark2",probe="stt:single_speaker"} 1' in lines
     assert 'spark_audio_probe_success{host="spark3",probe="overlay"} 0' in lines
     assert 'spark_audio_probe_duration_seconds{host="spark2",probe="stt:single_speaker"} 2.500' in lines
-    assert 'spark_audio_probe_failure{host="spark3",probe="overlay",failure="overlay_missing"} 1' in lines
+    assert 'spark_audio_probe_failure_info{host="spark3",probe="overlay",failure="overlay_missing"} 1' in lines
     assert 'spark_audio_host_healthy{host="spark4"} 0' in lines
     assert 'spark_audio_llm_info{host="spark2",model="llm/\\"x\\""} 1' in lines
     assert 'spark_audio_last_run_timestamp_seconds{host="spark3"} 1700000000' in lines
-    for family in ("probe_success", "probe_duration_seconds", "host_healthy"):
+    for family in ("probe_success", "probe_duration_seconds", "probe_failure_info", "host_healthy", "llm_info",
+                   "last_run_timestamp_seconds"):
         assert lines.count(f"# TYPE spark_audio_{family} gauge") == 1
     assert text.endswith("\n")
 
