@@ -1,13 +1,18 @@
 # Copyright (c) 2025, Spark Control team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Action plugin for speech_patch: read the overlay on the controller.
+"""Action plugin for speech_patch: read the overlay on the controller, send only what differs.
 
 The overlay (and the verify audio) live on the controller; the module runs
-on the audio host. Rather than one file transfer per file, their bytes
-travel base64-encoded inside the module arguments, so a run costs one module
-execution whatever the number of files. The bytes are dropped from the
-``invocation`` the task reports.
+on the audio host. Their bytes travel base64-encoded inside the module
+arguments, but digests first: the first module call gets each file's name,
+mode, sha256 and size, compares them with the container and answers either
+with the result (nothing to write: the common no-op is one small call) or
+with the names whose bytes it needs; only then a second call carries those
+bytes (still one upload and one restart in the container). The bytes are
+dropped from the ``invocation`` the task reports. The whole run holds the
+per-host lock audio_health takes, so a reapply and a health run (or two
+reapplies) never send audio to one GPU host at once.
 """
 from __future__ import annotations
 
@@ -19,10 +24,21 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
-    DEFAULT_EXCLUDES, OverlaySourceError, load_dir, load_list, normalize_entries, to_wire)
+    DEFAULT_EXCLUDES, MAX_FILE_SIZE, OverlaySourceError, load_dir, load_list, normalize_entries, to_wire)
+from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
 
 MODULE = "spark_control.audio.speech_patch"
+
+
+def _int_option(args: dict[str, Any], name: str, default: Any) -> Any:
+    value = args.get(name, default)
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise OverlaySourceError(f"{name}={value!r} is not a number") from None
 
 
 class ActionModule(ActionBase):
@@ -30,57 +46,107 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
-    def _controller_args(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Add the controller's files to the module arguments."""
-        if args.get("state", "present") == "present" and not (args.get("src") and args.get("files")):
-            if args.get("src"):
-                try:
-                    path = self._find_needle("files", args["src"])
-                except AnsibleError:
-                    raise OverlaySourceError(
-                        f"overlay source folder {args['src']} does not exist on the controller (searched the "
-                        "role's and the playbook's files/ folders too)") from None
-                files = load_dir(path, args.get("exclude") or DEFAULT_EXCLUDES)
-            elif args.get("files"):
-                entries = []
-                for entry in normalize_entries(args["files"]):
-                    try:
-                        entry["src"] = self._find_needle("files", entry["src"])
-                    except AnsibleError:
-                        raise OverlaySourceError(f"overlay file {entry['src']} does not exist on the controller") from None
-                    entries.append(entry)
-                files = load_list(entries)
-            else:
-                files = None
-            if files is not None:
-                args["_overlay"] = to_wire(files)
-        verify = args.get("verify")
-        if isinstance(verify, dict) and verify.get("audio"):
+    def _overlay(self, args: dict[str, Any], max_size: int) -> list[Any] | None:
+        """The overlay read on the controller, or None when the module reads it (state=absent, remote_src)."""
+        if args.get("state", "present") != "present" or (args.get("src") and args.get("files")):
+            return None  # the module says what is wrong with the options
+        if args.get("src"):
             try:
-                path = self._find_needle("files", verify["audio"])
-                with open(path, "rb") as handle:
-                    args["_verify_audio"] = base64.b64encode(handle.read()).decode("ascii")
-            except (AnsibleError, OSError):
-                raise OverlaySourceError(f"verify.audio {verify['audio']} cannot be read on the controller") from None
-        return args
+                path = self._find_needle("files", args["src"])
+            except AnsibleError:
+                raise OverlaySourceError(
+                    f"overlay source folder {args['src']} does not exist on the controller (searched the "
+                    "role's and the playbook's files/ folders too)") from None
+            exclude = args.get("exclude", list(DEFAULT_EXCLUDES))
+            return load_dir(path, exclude if exclude is not None else list(DEFAULT_EXCLUDES), max_size)
+        if args.get("files"):
+            entries = []
+            for entry in normalize_entries(args["files"]):
+                try:
+                    entry["src"] = self._find_needle("files", entry["src"])
+                except AnsibleError:
+                    raise OverlaySourceError(f"overlay file {entry['src']} does not exist on the controller") from None
+                entries.append(entry)
+            return load_list(entries, max_size)
+        return None
 
-    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-        result = super().run(tmp, task_vars)
-        del tmp
-        args = dict(self._task.args)
+    def _verify_audio(self, args: dict[str, Any], max_size: int) -> str | None:
+        verify = args.get("verify")
+        if not (isinstance(verify, dict) and verify.get("audio")):
+            return None
         try:
-            if not boolean(args.get("remote_src", False), strict=False):
-                args = self._controller_args(args)
-        except OverlaySourceError as exc:
-            result.update(failed=True, changed=False, msg=str(exc))
-            return result
-        args["_max_diff_size"] = int(C.MAX_FILE_SIZE_FOR_DIFF)
-        module_result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        shown = module_result.get("invocation", {}).get("module_args")
+            path = self._find_needle("files", verify["audio"])
+            with open(path, "rb") as handle:
+                data = handle.read(max_size + 1)
+        except (AnsibleError, OSError):
+            raise OverlaySourceError(f"verify.audio {verify['audio']} cannot be read on the controller") from None
+        if len(data) > max_size:
+            raise OverlaySourceError(f"verify.audio {verify['audio']} is more than max_file_size ({max_size} bytes): "
+                                     "give a short clip of a few sentences")
+        return base64.b64encode(data).decode("ascii")
+
+    def _call(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        shown = result.get("invocation", {}).get("module_args")
         if isinstance(shown, dict):
             if shown.get("_overlay"):
                 shown["_overlay"] = [{k: f[k] for k in ("name", "sha256", "size")} for f in shown["_overlay"]]
             if shown.get("_verify_audio"):
-                shown["_verify_audio"] = f"({len(args['_verify_audio']) * 3 // 4} bytes, base64 in transfer)"
+                shown["_verify_audio"] = f"({len(shown['_verify_audio']) * 3 // 4} bytes, base64 in transfer)"
+        return result
+
+    def _run_module(self, args: dict[str, Any], task_vars: dict[str, Any], max_size: int) -> dict[str, Any]:
+        files = None
+        if not boolean(args.get("remote_src", False), strict=False):
+            files = self._overlay(args, max_size)
+            audio = self._verify_audio(args, max_size)
+            verify = args.get("verify")
+            always = isinstance(verify, dict) and verify.get("when") == "always"
+            if files is not None:
+                args["_overlay"] = to_wire(files)
+            if audio is not None and (always or files is None):
+                args["_verify_audio"] = audio  # needed by this call; otherwise only if something changes
+        first = self._call(args, task_vars)
+        if files is None or "needs_content" not in first:
+            return first
+        # Something differs: send the bytes of those files (and the clip that checks the change).
+        args["_overlay"] = to_wire(files, first["needs_content"])
+        if audio is not None:
+            args["_verify_audio"] = audio
+        second = self._call(args, task_vars)
+        earlier = [f"(first pass) {note}" for note in first.get("notes", [])]
+        if earlier:
+            second["warnings"] = earlier + list(second.get("warnings", []))
+        if first.get("repaired"):
+            second.setdefault("repaired", True)
+            second["changed"] = True
+        return second
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        lock_dir = args.pop("lock_dir", None) or default_lock_dir()
+        lock_key = args.pop("lock_key", None) or task_vars.get("inventory_hostname") or "localhost"
+        try:
+            lock_timeout = float(args.pop("lock_timeout", LOCK_ARGUMENT_SPEC["lock_timeout"]["default"]))
+            max_size = _int_option(args, "max_file_size", MAX_FILE_SIZE)
+        except (TypeError, ValueError):
+            result.update(failed=True, changed=False, msg=f"lock_timeout={self._task.args.get('lock_timeout')!r} is "
+                          "not a number of seconds")
+            return result
+        except CollectionError as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
+            return result
+        args["_max_diff_size"] = int(C.MAX_FILE_SIZE_FOR_DIFF)
+        try:
+            with host_lock(lock_dir, lock_key, lock_timeout) as waited:
+                module_result = self._run_module(args, task_vars, max_size)
+        except CollectionError as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
+            return result
         result.update(module_result)
+        result["lock_wait"] = round(waited, 3)
+        result["lock_file"] = lock_path(lock_dir, lock_key)
         return result

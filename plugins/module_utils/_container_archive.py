@@ -3,12 +3,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Read and write files of one container directory through the archive API.
 
-Private to this collection. ``read_dir`` fetches the whole directory as one
-streamed tar (one Docker API round trip) and keeps the top-level entries;
-when the directory turns out to hold more than ``scan_limit`` bytes it falls
-back to one archive request per wanted name. ``write_entries`` sends every
-file in one tar whose headers carry uid, gid and mode; ``remove_names``
-deletes files (the archive API cannot) with one ``rm`` exec.
+Private to this collection. ``read_names`` gets the named top-level entries
+of a folder (and the folder's owner) in one streamed archive request,
+keeping only their bytes; memory and time are bounded by what is named, not
+by the folder: when the folder holds more than ``SKIP_BUDGET`` bytes of
+other data, or the stream runs past ``READ_SECONDS``, it is closed (the
+engine holds the container's lock while it streams, so an abandoned stream
+would stall every later request) and the named entries still missing are
+read one request each. A named entry larger than ``max_size`` is refused
+before its bytes are read. ``write_entries`` sends every file in one tar
+whose headers carry uid, gid and mode (the archive API works on stopped
+containers too); ``remove_names`` deletes files (the archive API cannot)
+with one ``rm`` exec.
 """
 from __future__ import annotations
 
@@ -17,14 +23,15 @@ import io
 import posixpath
 import tarfile
 import time
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Iterable
 
-from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
-    DockerException, NotFound, describe)
+    TRANSPORT_ERRORS, DockerException, NotFound, describe)
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 
-SCAN_LIMIT = 64 * 1024 * 1024
+SKIP_BUDGET = 16 * 1024 * 1024   # bytes of unnamed files one folder read may pass over
+READ_SECONDS = 20.0              # and how long it may take, before named reads take over
 
 
 class ArchiveError(CollectionError):
@@ -36,7 +43,9 @@ class Entry:
     """A top-level filesystem object of the directory (or what to write there).
 
     ``kind`` is ``file``, ``symlink`` or ``other`` (directories, devices...);
-    ``data`` holds a file's bytes, ``linkname`` a symlink's target.
+    ``data`` holds a file's bytes, ``linkname`` a symlink's target. A wanted
+    file may come as its ``digest`` and ``length`` only (the controller sends
+    bytes only for files that differ): then ``has_content`` is false.
     """
 
     name: str
@@ -46,14 +55,24 @@ class Entry:
     gid: int
     data: bytes = b""
     linkname: str = ""
+    digest: str = ""
+    length: int = -1
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return self.digest or hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def size(self) -> int:
+        return self.length if self.length >= 0 else len(self.data)
+
+    @property
+    def has_content(self) -> bool:
+        return self.kind != "file" or self.length < 0 or len(self.data) == self.length
 
     def same_content(self, other: "Entry | None") -> bool:
         return (other is not None and self.kind == other.kind and self.linkname == other.linkname
-                and len(self.data) == len(other.data) and self.data == other.data)
+                and self.size == other.size and self.sha256 == other.sha256)
 
     def same_metadata(self, other: "Entry | None") -> bool:
         return other is not None and (self.mode, self.uid, self.gid) == (other.mode, other.uid, other.gid)
@@ -61,39 +80,57 @@ class Entry:
 
 @dataclass
 class DirSnapshot:
-    """What ``read_dir`` saw: the directory's owner and its top-level entries."""
+    """What ``read_names`` saw: the folder's owner, the named entries that exist, the names of all
+    top-level entries the folder read passed (when it completed), and how many requests it took."""
 
     path: str
     uid: int
     gid: int
     entries: dict[str, Entry]
-    round_trips: int
+    requests: int = 0
+    listing: set[str] = field(default_factory=set)
 
 
-class _ChunkReader(io.RawIOBase):
-    """A readable file over the SDK's chunk generator, for tarfile's stream mode."""
+class _OverBudget(Exception):
+    """The folder stream passed its allowance of bytes or time."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-        self._buffer = b""
+
+class _Reader(io.RawIOBase):
+    """A readable file over a streamed HTTP response, with a byte allowance and a deadline."""
+
+    def __init__(self, raw: Any, allowance: int, deadline: float) -> None:
+        self._raw = raw
+        self.allowance = allowance
+        self.deadline = deadline
+        self.total = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
+        if self.total > self.allowance or time.monotonic() > self.deadline:
+            raise _OverBudget()
+        data = self._raw.read(min(len(target), 1 << 16))
+        target[:len(data)] = data
+        self.total += len(data)
+        return len(data)
 
 
-class _TooLarge(Exception):
-    pass
+def _open(container: Any, path: str) -> Any:
+    """The streamed archive response for ``path``, or None when it does not exist."""
+    api = container.client.api
+    try:
+        response = api._get(api._url("/containers/{0}/archive", container.id), params={"path": path},
+                            stream=True, headers={"Accept-Encoding": "identity"})
+        api._raise_for_status(response)
+    except NotFound:
+        return None
+    except DockerException as exc:
+        raise ArchiveError(f"cannot read {path} in container {container.name}: {describe(exc)}") from None
+    except TRANSPORT_ERRORS as exc:
+        raise ArchiveError(f"cannot read {path} in container {container.name}: {type(exc).__name__}: "
+                           f"{exc}") from None
+    return response
 
 
 def _entry(name: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> Entry:
@@ -106,28 +143,26 @@ def _entry(name: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> Entry:
     return Entry(name, "other", member.mode & 0o7777, member.uid, member.gid)
 
 
-def _get_archive(container: Any, path: str) -> Any:
-    try:
-        chunks, _stat = container.get_archive(path)
-        return chunks
-    except NotFound:
-        return None
-    except DockerException as exc:
-        raise ArchiveError(f"cannot read {path} in container {container.name}: {describe(exc)}") from None
-
-
-def _scan_whole(container: Any, dest: str, scan_limit: int) -> DirSnapshot:
-    chunks = _get_archive(container, dest)
-    if chunks is None:
+def _check_size(container: Any, dest: str, name: str, member: tarfile.TarInfo, max_size: int) -> None:
+    if member.isreg() and member.size > max_size:
         raise ArchiveError(
-            f"destination {dest} does not exist in container {container.name}: create it in the "
-            "image or choose the folder the server runs from"
-        )
+            f"{posixpath.join(dest, name)} in container {container.name} is {member.size} bytes, more than "
+            f"max_file_size ({max_size}): refusing to replace a file this module cannot keep a backup of; "
+            "remove it by hand or raise max_file_size")
+
+
+def _read_folder(container: Any, dest: str, names: set[str], max_size: int, budget: int,
+                 seconds: float, snapshot: DirSnapshot) -> bool:
+    """The named entries from one stream of the folder; False when the stream was cut short."""
+    response = _open(container, dest)
+    snapshot.requests += 1
+    if response is None:
+        raise ArchiveError(f"destination {dest} does not exist in container {container.name}: create it in the "
+                           "image or choose the folder the server runs from")
     root = posixpath.basename(dest.rstrip("/"))
-    snapshot = DirSnapshot(dest, 0, 0, {}, 1)
-    seen = 0
+    reader = _Reader(response.raw, budget, time.monotonic() + seconds)
     try:
-        with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(chunks), 1 << 16), mode="r|") as tar:
+        with tarfile.open(fileobj=io.BufferedReader(reader, 1 << 16), mode="r|") as tar:
             for member in tar:
                 if member.name.rstrip("/") == root:
                     if not member.isdir():
@@ -136,49 +171,66 @@ def _scan_whole(container: Any, dest: str, scan_limit: int) -> DirSnapshot:
                     snapshot.uid, snapshot.gid = member.uid, member.gid
                     continue
                 rel = member.name[len(root) + 1:] if member.name.startswith(root + "/") else member.name
-                seen += member.size
-                if seen > scan_limit:
-                    raise _TooLarge()
-                if "/" in rel.rstrip("/"):
+                rel = rel.rstrip("/")
+                if "/" in rel:
                     continue  # only top-level entries matter: the overlay is flat
-                snapshot.entries[rel.rstrip("/")] = _entry(rel.rstrip("/"), member, tar)
+                snapshot.listing.add(rel)
+                if rel in names:
+                    _check_size(container, dest, rel, member, max_size)
+                    reader.allowance += member.size + 1024  # named bytes are never over budget
+                    snapshot.entries[rel] = _entry(rel, member, tar)
+    except _OverBudget:
+        snapshot.listing = set()
+        return False
     except tarfile.TarError as exc:
         raise ArchiveError(f"unreadable archive of {dest} from container {container.name}: {exc}") from None
-    except DockerException as exc:
-        raise ArchiveError(f"reading {dest} from container {container.name} failed: {describe(exc)}") from None
-    return snapshot
+    except TRANSPORT_ERRORS as exc:
+        raise ArchiveError(f"reading {dest} from container {container.name} failed: {type(exc).__name__}: "
+                           f"{exc}") from None
+    finally:
+        response.close()  # at once: the engine holds the container's lock while it streams
+    return True
 
 
-def _scan_names(container: Any, dest: str, names: Iterable[str]) -> DirSnapshot:
-    """Fallback for big folders: one archive request per wanted name."""
-    snapshot = DirSnapshot(dest, 0, 0, {}, 0)
-    parent = _get_archive(container, dest.rstrip("/") + "/.")
-    snapshot.round_trips += 1
-    if parent is None:
-        raise ArchiveError(f"destination {dest} does not exist in container {container.name}")
-    # Only the folder's own header is needed; stop after the first member.
-    with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(parent), 1 << 16), mode="r|") as tar:
-        for member in tar:
-            snapshot.uid, snapshot.gid = member.uid, member.gid
-            break
-    for name in names:
-        chunks = _get_archive(container, posixpath.join(dest, name))
-        snapshot.round_trips += 1
-        if chunks is None:
-            continue
-        with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(chunks), 1 << 16), mode="r|") as tar:
+def _read_one(container: Any, dest: str, name: str, max_size: int, snapshot: DirSnapshot) -> None:
+    response = _open(container, posixpath.join(dest, name))
+    snapshot.requests += 1
+    if response is None:
+        return
+    reader = _Reader(response.raw, max_size + (1 << 20), time.monotonic() + READ_SECONDS)
+    try:
+        with tarfile.open(fileobj=io.BufferedReader(reader, 1 << 16), mode="r|") as tar:
             for member in tar:
+                _check_size(container, dest, name, member, max_size)
                 snapshot.entries[name] = _entry(name, member, tar)
                 break
+    except _OverBudget:
+        raise ArchiveError(f"reading {posixpath.join(dest, name)} from container {container.name} took longer "
+                           f"than {READ_SECONDS:g} s") from None
+    except (tarfile.TarError, *TRANSPORT_ERRORS) as exc:
+        raise ArchiveError(f"reading {posixpath.join(dest, name)} from container {container.name} failed: "
+                           f"{exc}") from None
+    finally:
+        response.close()
+
+
+def read_names(container: Any, dest: str, names: Iterable[str], max_size: int, budget: int = SKIP_BUDGET,
+               seconds: float = READ_SECONDS) -> DirSnapshot:
+    """The named top-level entries of ``dest`` that exist, with the folder's owner."""
+    wanted = set(names)
+    snapshot = DirSnapshot(dest, 0, 0, {})
+    if not _read_folder(container, dest, wanted, max_size, budget, seconds, snapshot):
+        for name in sorted(wanted - set(snapshot.entries)):
+            _read_one(container, dest, name, max_size, snapshot)
     return snapshot
 
 
-def read_dir(container: Any, dest: str, names: Iterable[str], scan_limit: int = SCAN_LIMIT) -> DirSnapshot:
-    """Top-level entries of ``dest``; ``names`` are the ones needed for sure."""
-    try:
-        return _scan_whole(container, dest, scan_limit)
-    except _TooLarge:
-        return _scan_names(container, dest, names)
+def read_more(container: Any, snapshot: DirSnapshot, names: Iterable[str], max_size: int) -> None:
+    """Add named entries the first read did not ask for (names a previous manifest lists)."""
+    for name in sorted(set(names) - set(snapshot.entries)):
+        if snapshot.listing and name not in snapshot.listing:
+            continue  # the complete folder read saw it absent
+        _read_one(container, snapshot.path, name, max_size, snapshot)
 
 
 def build_tar(entries: Iterable[Entry], mtime: float | None = None) -> bytes:
@@ -207,7 +259,7 @@ def write_entries(container: Any, dest: str, entries: list[Entry]) -> None:
     try:
         if not container.put_archive(dest, build_tar(entries)):
             raise ArchiveError(f"the Docker engine refused the upload into {dest} of {container.name}")
-    except DockerException as exc:
+    except (DockerException, *TRANSPORT_ERRORS) as exc:
         raise ArchiveError(f"writing into {dest} of container {container.name} failed: {describe(exc)}") from None
 
 
@@ -218,7 +270,7 @@ def remove_names(container: Any, dest: str, names: list[str]) -> None:
     paths = [posixpath.join(dest, name) for name in names]
     try:
         result = container.exec_run(["rm", "-f", "--", *paths], user="0")
-    except DockerException as exc:
+    except (DockerException, *TRANSPORT_ERRORS) as exc:
         raise ArchiveError(f"cannot remove {paths} in container {container.name}: {describe(exc)}") from None
     if result.exit_code != 0:
         output = (result.output or b"").decode("utf-8", "replace").strip()

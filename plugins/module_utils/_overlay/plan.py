@@ -54,6 +54,10 @@ class Plan:
     def writes(self) -> list[Entry]:
         return [c.after for c in self._all() if c.action != "unchanged" and c.after is not None]
 
+    def missing_content(self) -> list[str]:
+        """Files to write whose bytes have not been sent yet (only their digest)."""
+        return [e.name for e in self.writes() if not e.has_content]
+
     def removals(self) -> list[str]:
         return [c.name for c in self._all() if c.action == "remove"]
 
@@ -74,8 +78,8 @@ def classify(name: str, before: Entry | None, after: Entry | None) -> FileChange
         return FileChange(name, "unchanged" if before is None else "remove", before, None)
     if before is None:
         return FileChange(name, "create", None, after)
-    # Cheap checks first (kind, size); bytes only when they agree.
-    if before.kind != after.kind or len(before.data) != len(after.data) or not after.same_content(before):
+    # Cheap checks first (kind, size), then the digest.
+    if not after.same_content(before):
         return FileChange(name, "update", before, after)
     if not after.same_metadata(before):
         return FileChange(name, "metadata", before, after)
@@ -95,7 +99,7 @@ def overlay_targets(files: list[OverlayFile], snapshot: DirSnapshot, owner_id: i
             mode if mode is not None else (existing.mode if existing else item.mode),
             owner_id if owner_id is not None else (existing.uid if existing else snapshot.uid),
             group_id if group_id is not None else (existing.gid if existing else snapshot.gid),
-            item.data,
+            item.data or b"", digest=item.sha256, length=item.size,
         )
     return targets
 
@@ -133,7 +137,7 @@ def _summary(entry: Entry | None) -> str:
         return "(absent)\n"
     if entry.kind == "symlink":
         return f"(symlink to {entry.linkname})\n"
-    return f"({len(entry.data)} bytes, sha256 {entry.sha256}, mode {entry.mode:04o}, owner {entry.uid}:{entry.gid})\n"
+    return f"({entry.size} bytes, sha256 {entry.sha256}, mode {entry.mode:04o}, owner {entry.uid}:{entry.gid})\n"
 
 
 def diffs(result: Plan, header: str, max_size: int) -> list[dict[str, Any]]:
@@ -145,7 +149,7 @@ def diffs(result: Plan, header: str, max_size: int) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"before_header": f"{header}/{change.name}", "after_header": f"{header}/{change.name}"}
         texts = []
         for side, entry in (("before", change.before), ("after", change.after)):
-            data = entry.data if entry is not None and entry.kind == "file" else None
+            data = entry.data if entry is not None and entry.kind == "file" and entry.has_content else None
             if change.action == "metadata" or data is None:
                 texts.append(_summary(entry))
             elif _is_binary(data):

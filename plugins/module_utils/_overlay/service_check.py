@@ -16,7 +16,11 @@ fit for ``fail_json``):
   ``POST /v1/audio/transcriptions``; waits out 503 + Retry-After (a busy GPU
   answers that) until the timeout.
 * ``check_speech(url, audio, reference, max_wer, ...)`` -> dict with
-  ``text``, ``wer``, ``max_wer``, ``passed``, ``seconds``.
+  ``text``, ``wer``, ``max_wer``, ``passed``, ``seconds``;
+* ``preflight(...)``: what can be checked before the first byte is written,
+  so a wrong option never costs a restart: the readiness URL answers, the
+  verify clip is real speech (audio_health's input guard), its reference is
+  not empty, and the verify URL is a route of the running server.
 
 Audio requests go out one at a time: a GPU host races parallel decodes.
 """
@@ -102,6 +106,49 @@ def transcribe(url: str, audio: bytes, filename: str = "speech.wav", model: str 
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise ServiceCheckError(f"transcription at {url} did not return JSON with a 'text' field: "
                                 f"{answer.content[:200].decode('utf-8', 'replace').strip()}") from None
+
+
+def _answers(client: HttpClient, url: str, what: str, timeout: float) -> int:
+    """The status ``url`` answers a GET with, waiting while nothing listens (a server still starting)."""
+    start = time.monotonic()
+    while True:
+        try:
+            return client.request("GET", url).status
+        except HttpFailure as exc:
+            if time.monotonic() - start >= timeout:
+                raise ServiceCheckError(f"{what} {url} does not answer ({exc}) and the container's files were not "
+                                        f"touched: check the URL (as seen from the audio host) and that the service "
+                                        f"is up, then run again") from None
+            time.sleep(1.0)
+
+
+def preflight(ready_url: str | None, verify: Any, timeout: float) -> dict[str, Any]:
+    """Check the options against the running service before anything is written; raises ServiceCheckError."""
+    found: dict[str, Any] = {}
+    if verify is not None:
+        if not normalise(verify.text):
+            raise ServiceCheckError("verify.text is empty (after dropping punctuation): give the words spoken in "
+                                    "verify.audio")
+        from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard
+
+        verdict = audio_guard.inspect(verify.audio, 1.0)
+        if not verdict.is_speech:
+            raise ServiceCheckError(f"verify.audio is not real speech: {verdict.message}; {audio_guard.WHY}. Give a "
+                                    "WAV of a few spoken sentences")
+    client = HttpClient(timeout=10.0, retries=0, user_agent=USER_AGENT)
+    try:
+        if ready_url:
+            found["ready_url_status"] = _answers(client, ready_url, "ready_url", timeout)
+        if verify is not None:
+            status = _answers(client, verify.url, "verify.url", timeout)
+            if status == 404:
+                raise ServiceCheckError(f"verify.url {verify.url} answers 404: the running server has no such route, "
+                                        "so it is not a transcription endpoint (expected e.g. "
+                                        "http://127.0.0.1:8010/v1/audio/transcriptions)")
+            found["verify_url_status"] = status
+    finally:
+        client.close()
+    return found
 
 
 def check_speech(url: str, audio: bytes, reference: str, max_wer: float, timeout: float = 120.0,

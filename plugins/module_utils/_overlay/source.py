@@ -4,8 +4,12 @@
 """The overlay to apply: flat files read from a folder or a list of paths.
 
 Private to this collection. Used on the controller by the speech_patch action
-plugin (which ships the files to the audio host inside the module arguments)
-and on the audio host by the module itself when ``remote_src=true``.
+plugin (which ships the files to the audio host inside the module arguments:
+first their digests only, then the bytes of the files that differ) and on the
+audio host by the module itself when ``remote_src=true``. A file is hashed
+while it is read; nothing bigger than ``max_size`` is read, and a symlink
+that leads out of the overlay folder is refused, so no file from elsewhere on
+the controller can end up in the container.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._errors import
 
 MANIFEST_NAME = ".spark_overlay.json"
 DEFAULT_EXCLUDES = ("__pycache__", "*.pyc", ".*")
+MAX_FILE_SIZE = 16 * 1024 * 1024  # server code and a warm-up clip; bigger files are data, not an overlay
 
 
 class OverlaySourceError(CollectionError):
@@ -29,15 +34,18 @@ class OverlaySourceError(CollectionError):
 
 @dataclass(frozen=True)
 class OverlayFile:
-    """One overlay file: its plain name inside the destination, bytes and mode."""
+    """One overlay file: its plain name inside the destination, mode, digest and size, and its bytes
+    (None while only the digest travelled: the module asks for the bytes of files that differ)."""
 
     name: str
-    data: bytes
     mode: int
+    sha256: str
+    size: int
+    data: bytes | None = None
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    @classmethod
+    def of(cls, name: str, data: bytes, mode: int) -> "OverlayFile":
+        return cls(name, mode, hashlib.sha256(data).hexdigest(), len(data), data)
 
 
 def check_name(name: str) -> str:
@@ -54,22 +62,41 @@ def check_name(name: str) -> str:
     return name
 
 
-def _read(path: str, label: str) -> tuple[bytes, int]:
+def _read(path: str, label: str, max_size: int) -> tuple[bytes, int]:
     try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise OverlaySourceError(f"{label} {path} is a directory, not a file")
+        if info.st_size > max_size:
+            raise OverlaySourceError(f"{label} {path} is {info.st_size} bytes, more than max_file_size "
+                                     f"({max_size}): an overlay holds server code, not data; raise max_file_size "
+                                     "if this file is really meant")
         with open(path, "rb") as handle:
-            data = handle.read()
-        return data, stat.S_IMODE(os.stat(path).st_mode)
+            data = handle.read(max_size + 1)
+        if len(data) > max_size:
+            raise OverlaySourceError(f"{label} {path} grew past max_file_size ({max_size}) while it was read")
+        return data, stat.S_IMODE(info.st_mode)
     except FileNotFoundError:
         raise OverlaySourceError(f"{label} {path} does not exist") from None
-    except IsADirectoryError:
-        raise OverlaySourceError(f"{label} {path} is a directory, not a file") from None
     except OSError as exc:
         raise OverlaySourceError(
             f"cannot read {label} {path}: {exc.strerror or exc}; fix its permissions"
         ) from None
 
 
-def load_dir(path: str, exclude: Iterable[str] = DEFAULT_EXCLUDES) -> list[OverlayFile]:
+def _inside(folder: str, full: str, name: str) -> None:
+    """A symlink in the overlay folder may only lead to a file inside it."""
+    if not os.path.islink(full):
+        return
+    target = os.path.realpath(full)
+    root = os.path.realpath(folder)
+    if os.path.commonpath([root, target]) != root:
+        raise OverlaySourceError(
+            f"overlay file {name} in {folder} is a symlink to {os.readlink(full)}, outside the overlay folder: "
+            "refused (it would copy a file from elsewhere into the container); replace the link by the file")
+
+
+def load_dir(path: str, exclude: Iterable[str], max_size: int) -> list[OverlayFile]:
     """Every file of a flat folder, sorted by name, minus the excluded patterns."""
     if not os.path.exists(path):
         raise OverlaySourceError(f"overlay source folder {path} does not exist")
@@ -85,13 +112,14 @@ def load_dir(path: str, exclude: Iterable[str] = DEFAULT_EXCLUDES) -> list[Overl
         if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
             continue
         full = os.path.join(path, name)
+        _inside(path, full, name)
         if os.path.isdir(full):
             raise OverlaySourceError(
                 f"overlay source folder {path} must be flat, but holds the folder {name}: "
                 "move its files up or add it to 'exclude'"
             )
-        data, mode = _read(full, "overlay file")
-        files.append(OverlayFile(check_name(name), data, mode))
+        data, mode = _read(full, "overlay file", max_size)
+        files.append(OverlayFile.of(check_name(name), data, mode))
     if not files:
         raise OverlaySourceError(
             f"overlay source folder {path} holds no files (after excluding {patterns}): "
@@ -116,7 +144,7 @@ def normalize_entries(entries: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def load_list(entries: list[Any]) -> list[OverlayFile]:
+def load_list(entries: list[Any], max_size: int) -> list[OverlayFile]:
     """The files named by the 'files' option, in the order given."""
     entries = normalize_entries(entries)
     if not entries:
@@ -127,8 +155,8 @@ def load_list(entries: list[Any]) -> list[OverlayFile]:
         if name in seen:
             raise OverlaySourceError(f"two 'files' entries would both write {name}")
         seen.add(name)
-        data, mode = _read(entry["src"], "overlay file")
-        files.append(OverlayFile(name, data, mode))
+        data, mode = _read(entry["src"], "overlay file", max_size)
+        files.append(OverlayFile.of(name, data, mode))
     return files
 
 
@@ -140,22 +168,29 @@ def content_version(files: Iterable[OverlayFile]) -> str:
     return "content-" + digest.hexdigest()[:12]
 
 
-def to_wire(files: Iterable[OverlayFile]) -> list[dict[str, Any]]:
-    """Module-argument form (JSON-safe): base64 content plus its checksum."""
-    return [
-        {"name": f.name, "content": base64.b64encode(f.data).decode("ascii"),
-         "mode": f.mode, "sha256": f.sha256, "size": len(f.data)}
-        for f in files
-    ]
+def to_wire(files: Iterable[OverlayFile], content: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Module-argument form (JSON-safe): name, mode, digest and size, and the bytes (base64) of the
+    files named in ``content`` only."""
+    wanted = set(content)
+    out = []
+    for f in files:
+        item: dict[str, Any] = {"name": f.name, "mode": f.mode, "sha256": f.sha256, "size": f.size}
+        if f.name in wanted and f.data is not None:
+            item["content"] = base64.b64encode(f.data).decode("ascii")
+        out.append(item)
+    return out
 
 
 def from_wire(items: list[dict[str, Any]]) -> list[OverlayFile]:
     """Inverse of to_wire; refuses content whose checksum does not match."""
     files = []
     for item in items:
-        data = base64.b64decode(item["content"])
-        overlay = OverlayFile(check_name(item["name"]), data, int(item["mode"]))
-        if item.get("sha256") and item["sha256"] != overlay.sha256:
+        if not isinstance(item, dict) or not {"name", "mode", "sha256", "size"} <= set(item):
+            raise OverlaySourceError(f"malformed _overlay entry {item!r:.120}: it is set by the action plugin")
+        data = base64.b64decode(item["content"]) if item.get("content") is not None else None
+        overlay = OverlayFile(check_name(item["name"]), int(item["mode"]), str(item["sha256"]), int(item["size"]),
+                              data)
+        if data is not None and OverlayFile.of(overlay.name, data, overlay.mode).sha256 != overlay.sha256:
             raise OverlaySourceError(f"overlay file {item['name']} was corrupted in transfer (checksum mismatch)")
         files.append(overlay)
     if not files:

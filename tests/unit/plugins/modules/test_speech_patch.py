@@ -9,7 +9,8 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.modules import speech_patch
 
-from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import REFERENCE, FakeClient, FakeContainer, FakeService
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import (
+    REFERENCE, SPEECH, FakeClient, FakeContainer, FakeService)
 
 
 def run_module(args: dict, capsys) -> dict:
@@ -48,7 +49,7 @@ def test_remote_src_apply_and_rerun(overlay, fake, tmp_path, capsys):
 def test_verify_audio_read_on_the_host(overlay, fake, tmp_path, capsys):
     box, service = fake
     wav = tmp_path / "speech.wav"
-    wav.write_bytes(b"RIFF....WAVE")
+    wav.write_bytes(SPEECH)
     result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
                          "backup_dir": str(tmp_path / "b"), "ready_url": service.url + "/ready",
                          "verify": {"url": service.url + "/t", "audio": str(wav), "text": REFERENCE}}, capsys)
@@ -100,3 +101,32 @@ def test_unreachable_engine_is_a_clear_message(overlay, tmp_path, capsys):
                          "docker_host": f"unix://{tmp_path}/no-docker.sock", "docker_timeout": 2}, capsys)
     assert result["failed"] and "cannot reach the Docker engine" in result["msg"]
     assert "Traceback" not in json.dumps(result)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"verify": {"url": "u", "audio": "a.wav", "text": "t", "max_wer": 1.5}},
+     "verify.max_wer=1.5 is out of range: give a word error rate from 0 to 1"),
+    ({"verify": {"url": "u", "audio": "a.wav", "text": "t", "max_wer": -1}},
+     "verify.max_wer=-1.0 is out of range: give a word error rate from 0 to 1"),
+    ({"verify": {"url": "u", "audio": "a.wav", "text": "t", "timeout": 0}},
+     "verify.timeout=0 is out of range: give seconds at least 1"),
+    ({"owner_id": -1}, "owner_id=-1 is out of range: give a numeric user id from 0 to 4294967295"),
+    ({"group_id": 2 ** 32}, "group_id=4294967296 is out of range: give a numeric group id from 0 to 4294967295"),
+    ({"mode": "rw-r--r--"}, "mode 'rw-r--r--' is not an octal number such as '0644'"),
+    ({"mode": "017777"}, "mode '017777' is out of range (0000-7777)"),
+    ({"mode": [644]}, "mode [644] is not an octal string such as '0644' (or an integer)"),
+    ({"stop_timeout": -5}, "stop_timeout=-5 is out of range: give seconds at least 0"),
+    ({"ready_timeout": -1}, "ready_timeout=-1 is out of range: give seconds at least 0"),
+    ({"log_lines": -3}, "log_lines=-3 is out of range: give lines at least 0"),
+    ({"max_file_size": 0}, "max_file_size=0 is out of range: give bytes at least 1"),
+    ({"lock_timeout": -1}, "lock_timeout=-1.0 is out of range: give seconds at least 0"),
+    ({"dest": "app"}, "dest 'app' must be an absolute path inside the container"),
+    ({"dest": "/app/../etc"}, "dest /etc (given as /app/../etc) is outside the allowed folders ['/app']: refused "
+                              "(path traversal); add the folder to allowed_dests if it is really meant"),
+])
+def test_bad_options_are_refused_with_a_message_naming_them(overlay, fake, tmp_path, capsys, extra, message):
+    box, _service = fake
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
+                         "backup_dir": str(tmp_path / "b"), **extra}, capsys)
+    assert result["failed"] and result["msg"] == message and not result["changed"]
+    assert box.calls == []  # refused before the container was even read

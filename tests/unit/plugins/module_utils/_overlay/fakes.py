@@ -15,14 +15,19 @@ import json
 import posixpath
 import tarfile
 import threading
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from docker.errors import APIError, NotFound
+from requests.exceptions import ReadTimeout
 
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, Verify
 from ansible_collections.spark_control.audio.plugins.modules.speech_patch import ARGUMENT_SPEC
 
 REFERENCE = "Good morning everyone. The quarterly report is ready."
+# Real speech for the verify clip (the module's input guard refuses anything else); the fake service
+# answers REFERENCE whatever it hears.
+SPEECH = (Path(__file__).resolve().parents[5] / "files" / "audio" / "single_speaker.wav").read_bytes()
 IMAGE = "sha256:" + "ab" * 32
 
 
@@ -64,6 +69,12 @@ class FakeContainer:
         self.attrs = {"Image": IMAGE, "State": {"Running": running, "Restarting": False, "ExitCode": 0}}
         self.status = "running" if running else "exited"
         self.log = b"boot ok\n"
+        self.engine_down = False
+        self.fail_restarts = 0      # how many restarts time out before one works
+        self.on_restart = None      # called after every restart: lets a test stop the engine mid-wait
+        self.open_streams = 0
+        self.attrs["State"]["StartedAt"] = "2025-06-01T09:00:00.000000000Z"
+        self.client = FakeClient(self)
 
     # -- archive API -------------------------------------------------
     def _member(self, tar: tarfile.TarFile, arcname: str, item: dict) -> None:
@@ -76,8 +87,11 @@ class FakeContainer:
             info.size = len(item["data"])
             tar.addfile(info, io.BytesIO(item["data"]))
 
-    def get_archive(self, path: str, chunk_size: int = 2048):
+    def archive_bytes(self, path: str) -> bytes:
+        """The tar the engine streams for ``path`` (NotFound when it does not exist)."""
         self.calls.append(f"get_archive {path}")
+        if self.engine_down:
+            raise ConnectionError("engine gone")
         root = posixpath.basename(self.dest)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -85,22 +99,26 @@ class FakeContainer:
                 top = tarfile.TarInfo(root)
                 top.type, top.mode, top.uid, top.gid = tarfile.DIRTYPE, 0o755, 1000, 1000
                 tar.addfile(top)
-                for name, item in sorted(self.files.items()):
-                    self._member(tar, f"{root}/{name}", item)
                 for sub, size in self.subdir_bytes.items():
                     info = tarfile.TarInfo(f"{root}/{sub}/blob.bin")
                     info.size = size
                     tar.addfile(info, io.BytesIO(b"\0" * size))
+                for name, item in sorted(self.files.items()):
+                    self._member(tar, f"{root}/{name}", item)
             else:
                 name = posixpath.basename(path)
                 if posixpath.dirname(path) != self.dest or name not in self.files:
                     raise NotFound(f"no such file {path}")
                 self._member(tar, name, self.files[name])
-        data = buffer.getvalue()
-        return (data[i:i + chunk_size] for i in range(0, len(data), chunk_size)), {"name": root}
+        return buffer.getvalue()
+
+    def get_archive(self, path: str, chunk_size: int = 2048):
+        data = self.archive_bytes(path)
+        return (data[i:i + chunk_size] for i in range(0, len(data), chunk_size)), {"name": posixpath.basename(path)}
 
     def put_archive(self, path: str, data: bytes) -> bool:
         self.calls.append(f"put_archive {path}")
+        self._engine()
         assert path == self.dest
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             for member in tar:
@@ -113,6 +131,7 @@ class FakeContainer:
 
     def exec_run(self, cmd, user: str = ""):
         self.calls.append("exec " + " ".join(cmd))
+        self._engine()
         if not self.attrs["State"]["Running"]:  # as the engine: exec needs a running container
             raise APIError(f"409 Client Error: Conflict: container {self.id} is not running")
         assert cmd[:3] == ["rm", "-f", "--"]
@@ -121,9 +140,18 @@ class FakeContainer:
         return ExecResult(0, b"")
 
     # -- lifecycle ----------------------------------------------------
+    def _engine(self) -> None:
+        if self.engine_down:
+            raise ConnectionError("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))")
+
     def restart(self, timeout: int = 10) -> None:
         self.calls.append("restart")
+        self._engine()
+        if self.fail_restarts:
+            self.fail_restarts -= 1
+            raise ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out. (read timeout=60)")
         self.restarts += 1
+        self.attrs["State"]["StartedAt"] = f"2025-06-01T10:00:{self.restarts:02d}.000000000Z"
         main = self.files.get("main.py", {}).get("data", b"")
         broken = b"BROKEN" in main
         self.attrs["State"].update(Running=not broken, ExitCode=1 if broken else 0)
@@ -132,17 +160,53 @@ class FakeContainer:
         if self.service:
             self.service.mode = "down" if broken else ("garble" if b"GARBLE" in main else "ok")
             self.service.stock = b"stock" in main
+        if self.on_restart:
+            self.on_restart(self)
 
     def reload(self) -> None:
         self.calls.append("reload")
+        self._engine()
 
     def logs(self, **kwargs) -> bytes:
         return self.log
 
 
+class FakeResponse:
+    """A streamed engine answer: ``raw.read`` in chunks, ``close`` recorded."""
+
+    def __init__(self, data: bytes, box: "FakeContainer") -> None:
+        self.raw = io.BytesIO(data)
+        self.box = box
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        self.box.open_streams -= 1
+
+
+class FakeAPI:
+    """The low-level calls the archive reader makes: a streamed GET it can close."""
+
+    def __init__(self, container: "FakeContainer") -> None:
+        self.container = container
+
+    def _url(self, pathfmt: str, *args: str) -> str:
+        return pathfmt.format(*args)
+
+    def _get(self, url: str, params: dict, stream: bool, headers: dict) -> FakeResponse:
+        assert url == f"/containers/{self.container.id}/archive" and stream
+        data = self.container.archive_bytes(params["path"])
+        self.container.open_streams += 1
+        return FakeResponse(data, self.container)
+
+    def _raise_for_status(self, response: FakeResponse) -> None:
+        pass
+
+
 class FakeClient:
     def __init__(self, container: FakeContainer) -> None:
         self.container = container
+        self.api = FakeAPI(container)
         outer = self
 
         class Containers:
@@ -162,6 +226,7 @@ class FakeService:
         self.stock = False  # the stock server has no /health/ready (404)
         self.transcriptions = 0
         self.transcript = REFERENCE  # what mode "ok" answers
+        self.not_found: set[str] = set()  # paths without a route
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -177,6 +242,9 @@ class FakeService:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
+                if self.path in service.not_found:
+                    self._send(404, {"detail": "Not Found"})
+                    return
                 if service.stock and self.path == "/health/ready":
                     self._send(404, {"detail": "Not Found"})
                     return

@@ -1,22 +1,27 @@
 """The whole speech_patch run against an in-memory container and a real local HTTP service."""
 from __future__ import annotations
 
+import io
 import json
+import wave
 
+import numpy as np
 import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DockerAccessError
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import ArchiveError
+from ansible_collections.spark_control.audio.plugins.module_utils import _container_archive
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import OverlayFailure, Settings, run
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import MANIFEST_NAME, OverlayFile
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import (
-    REFERENCE, FakeClient, FakeContainer, FakeService, make_settings, make_verify)
+    REFERENCE, SPEECH, FakeClient, FakeContainer, FakeService, make_settings, make_verify)
 
 STOCK = b"print('stock server')\n"
-OVERLAY = [OverlayFile("main.py", b"print('patched server')\n", 0o644),
-           OverlayFile("diarizer.py", b"MAX_SPEAKERS = 4\n", 0o644),
-           OverlayFile("warmup.wav", b"RIFF\0\0\0\0WAVEfmt ", 0o644)]
+OVERLAY = [OverlayFile.of("main.py", b"print('patched server')\n", 0o644),
+           OverlayFile.of("diarizer.py", b"MAX_SPEAKERS = 4\n", 0o644),
+           OverlayFile.of("warmup.wav", b"RIFF\0\0\0\0WAVEfmt ", 0o644)]
 
 
 @pytest.fixture
@@ -34,7 +39,7 @@ def box(service):
 def settings(tmp_path, service, files=None, **extra) -> Settings:
     base = dict(container="parakeet-asr", files=OVERLAY if files is None else files, backup_dir=str(tmp_path / "backups"),
                 ready_url=service.url + "/ready", ready_timeout=5,
-                verify=make_verify(service.url + "/v1/audio/transcriptions", b"RIFF", REFERENCE))
+                verify=make_verify(service.url + "/v1/audio/transcriptions", SPEECH, REFERENCE))
     base.update(extra)
     return make_settings(**base)
 
@@ -76,10 +81,24 @@ def test_check_mode_reports_without_touching_anything(tmp_path, service, box):
     assert wav.get("src_binary") == 1
 
 
+def wav_bytes(samples) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(samples.tobytes())
+    return buffer.getvalue()
+
+
+def without_manifest(files: dict) -> dict:
+    return {name: item for name, item in files.items() if name != MANIFEST_NAME}
+
+
 def test_broken_overlay_is_rolled_back_with_log_tail(tmp_path, service, box):
     run(FakeClient(box), settings(tmp_path, service))
     good = dict(box.files)
-    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644), OverlayFile("extra.py", b"x\n", 0o644)] + OVERLAY[1:]
+    broken = [OverlayFile.of("main.py", b"BROKEN = True\n", 0o644), OverlayFile.of("extra.py", b"x\n", 0o644)] + OVERLAY[1:]
     with pytest.raises(OverlayFailure) as failure:
         run(FakeClient(box), settings(tmp_path, service, files=broken))
     message, result = str(failure.value), failure.value.result
@@ -87,7 +106,11 @@ def test_broken_overlay_is_rolled_back_with_log_tail(tmp_path, service, box):
     assert "previous files were put back and the service is ready again" in message
     assert "deliberately broken" in message and "deliberately broken" in result["log_tail"]
     assert result["rolled_back"] and result["status"] == "rolled_back"
-    assert box.files == good  # previous overlay, its manifest, no extra.py
+    assert without_manifest(box.files) == without_manifest(good)  # previous overlay, no extra.py
+    # Its manifest too, marked with the start time of the broken server the files were written back under.
+    back, before = (json.loads(f[MANIFEST_NAME]["data"]) for f in (box.files, good))
+    assert {**back, "written_during": None} == {**before, "written_during": None}
+    assert back["written_during"] != before["written_during"] != box.attrs["State"]["StartedAt"]
     # apply, broken start, then the rollback: the crashed container must run
     # again before extra.py can be deleted (exec), and restarts once more after.
     assert box.restarts == 4 and service.mode == "ok"
@@ -96,7 +119,7 @@ def test_broken_overlay_is_rolled_back_with_log_tail(tmp_path, service, box):
 
 
 def test_failed_verification_is_rolled_back(tmp_path, service, box):
-    garbled = [OverlayFile("main.py", b"GARBLE = True\n", 0o644)]
+    garbled = [OverlayFile.of("main.py", b"GARBLE = True\n", 0o644)]
     with pytest.raises(OverlayFailure, match=r"real-speech check failed: word error rate 1\.00 > 0\.25"):
         run(FakeClient(box), settings(tmp_path, service, files=garbled))
     assert box.files["main.py"]["data"] == STOCK and MANIFEST_NAME not in box.files
@@ -152,7 +175,7 @@ def test_dropped_file_goes_back_to_its_original(tmp_path, service, box):
 
 
 def test_verify_always_checks_even_without_change(tmp_path, service, box):
-    always = make_verify(service.url + "/t", b"RIFF", REFERENCE, when="always")
+    always = make_verify(service.url + "/t", SPEECH, REFERENCE, when="always")
     run(FakeClient(box), settings(tmp_path, service, verify=always))
     service.transcriptions = 0
     result = run(FakeClient(box), settings(tmp_path, service, verify=always))
@@ -179,7 +202,7 @@ def test_container_problems_are_clear(tmp_path, service, box):
 
 
 def test_rollback_to_the_stock_server_waits_on_its_own_endpoint(tmp_path, service, box):
-    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644)]
+    broken = [OverlayFile.of("main.py", b"BROKEN = True\n", 0o644)]
     urls = dict(ready_url=service.url + "/health/ready", original_ready_url=service.url + "/health")
     with pytest.raises(OverlayFailure, match="service is ready again") as failure:
         run(FakeClient(box), settings(tmp_path, service, files=broken, **urls))
@@ -188,8 +211,101 @@ def test_rollback_to_the_stock_server_waits_on_its_own_endpoint(tmp_path, servic
 
 
 def test_rollback_without_original_ready_url_reports_the_service_down(tmp_path, service, box):
-    broken = [OverlayFile("main.py", b"BROKEN = True\n", 0o644)]
+    broken = [OverlayFile.of("main.py", b"BROKEN = True\n", 0o644)]
     with pytest.raises(OverlayFailure, match="did NOT come back: not ready after 1s; last answer: HTTP 404"):
         run(FakeClient(box), settings(tmp_path, service, files=broken, ready_url=service.url + "/health/ready",
                                       ready_timeout=1))
     assert box.files["main.py"]["data"] == STOCK  # the files are back even so
+
+
+# -- the apply is one transaction --------------------------------------------------
+def journal_of(tmp_path, box):
+    return tmp_path / "backups" / "journal" / f"{box.id}.json"
+
+
+def test_a_read_timeout_between_the_write_and_the_restart_rolls_back(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    good = without_manifest(box.files)
+    box.fail_restarts = 1  # the engine takes too long to answer the restart
+    changed = [OverlayFile.of("main.py", b"print('v2')\n", 0o644)] + OVERLAY[1:]
+    with pytest.raises(OverlayFailure) as failure:
+        run(FakeClient(box), settings(tmp_path, service, files=changed))
+    assert "could not be restarted: UnixHTTPConnectionPool" in str(failure.value)
+    assert "previous files were put back and the service is ready again" in str(failure.value)
+    result = failure.value.result
+    assert result["changed"] and result["rolled_back"]
+    assert without_manifest(box.files) == good and not journal_of(tmp_path, box).exists()
+    # And the next run does not take the old files for the new ones: it applies v2.
+    again = run(FakeClient(box), settings(tmp_path, service, files=changed))
+    assert again["status"] == "applied" and again["restarted"]
+
+
+def test_an_engine_that_dies_mid_apply_leaves_a_journal_the_next_run_repairs(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service))
+    good = without_manifest(box.files)
+
+    def engine_dies(container):
+        # dockerd stops while the module waits for readiness: the server goes down with it.
+        container.engine_down, container.service.mode = True, "down"
+
+    box.on_restart = engine_dies
+    changed = [OverlayFile.of("main.py", b"print('v2')\n", 0o644)] + OVERLAY[1:]
+    with pytest.raises(OverlayFailure) as failure:
+        run(FakeClient(box), settings(tmp_path, service, files=changed))
+    assert "kept in the journal" in str(failure.value) and journal_of(tmp_path, box).exists()
+    assert box.files["main.py"]["data"] == b"print('v2')\n"  # the bad state is on disk...
+    # ...and the engine comes back with the container stopped, as after a dockerd restart.
+    box.on_restart, box.engine_down = None, False
+    box.attrs["State"].update(Running=False, ExitCode=137)
+    box.status = "exited"
+    result = run(FakeClient(box), settings(tmp_path, service, files=OVERLAY))
+    assert result["repaired"] and result["changed"] and not journal_of(tmp_path, box).exists()
+    assert "interrupted after writing" in " ".join(result["notes"])
+    assert without_manifest(box.files) == good and box.attrs["State"]["Running"]
+    assert result["status"] == "current"  # the previous overlay is back, running, and what was asked for
+
+
+def test_files_written_but_never_loaded_are_not_current(tmp_path, service, box):
+    first = run(FakeClient(box), settings(tmp_path, service, restart=False))
+    assert first["status"] == "applied" and not first["restarted"]
+    assert "keeps the old code" in " ".join(first["notes"])
+    again = run(FakeClient(box), settings(tmp_path, service, restart=False))
+    assert again["status"] == "pending_restart" and not again["changed"]
+    now = run(FakeClient(box), settings(tmp_path, service))
+    assert now["status"] == "applied" and now["restarted"] and now["changed_files"] == []
+    assert now["verification"]["passed"]
+    assert run(FakeClient(box), settings(tmp_path, service))["status"] == "current"
+
+
+def test_an_operator_restart_counts_as_loading_the_files(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service, restart=False))
+    box.restart()  # docker restart by hand
+    assert run(FakeClient(box), settings(tmp_path, service))["status"] == "current"
+
+
+# -- checked before the first write ------------------------------------------------
+@pytest.mark.parametrize("change, message", [
+    (lambda s, u: {"ready_url": "http://127.0.0.1:9/health/ready", "ready_timeout": 1},
+     "ready_url http://127.0.0.1:9/health/ready does not answer"),
+    (lambda s, u: {"verify": make_verify("http://127.0.0.1:9/v1/audio/transcriptions", SPEECH, REFERENCE,
+                                         timeout=5), "ready_timeout": 1},
+     "verify.url http://127.0.0.1:9/v1/audio/transcriptions does not answer"),
+    (lambda s, u: {"verify": make_verify(u + "/nope", SPEECH, REFERENCE)}, "answers 404: the running server"),
+    (lambda s, u: {"verify": make_verify(u + "/t", SPEECH, " ... ")}, "verify.text is empty"),
+    (lambda s, u: {"verify": make_verify(u + "/t", s, REFERENCE)}, "verify.audio is not real speech"),
+])
+def test_wrong_options_fail_before_anything_is_written(tmp_path, service, box, change, message):
+    service.not_found = {"/nope"}
+    silence = wav_bytes(np.zeros(16000 * 3, dtype=np.int16))
+    with pytest.raises(CollectionError, match=message):
+        run(FakeClient(box), settings(tmp_path, service, **change(silence, service.url)))
+    assert not any(c.startswith(("put_archive", "restart", "exec")) for c in box.calls)
+    assert box.files["main.py"]["data"] == STOCK and not journal_of(tmp_path, box).exists()
+
+
+def test_a_big_folder_beside_the_overlay_is_not_read(tmp_path, service, monkeypatch):
+    monkeypatch.setattr(_container_archive, "SKIP_BUDGET", 64 * 1024)
+    box = FakeContainer({"main.py": STOCK}, service=service, extra_dirs={"models": 4 * 1024 * 1024})
+    assert run(FakeClient(box), settings(tmp_path, service))["status"] == "applied"
+    rerun = run(FakeClient(box), settings(tmp_path, service))
+    assert rerun["status"] == "current" and box.open_streams == 0

@@ -32,7 +32,7 @@ def test_classify_every_case():
 
 def test_targets_keep_existing_owner_and_mode_new_files_take_folder_owner_and_source_mode():
     s = snap(**{"main.py": f("main.py", b"old", mode=0o640, uid=5, gid=6)})
-    files = [OverlayFile("main.py", b"new", 0o600), OverlayFile("diarizer.py", b"d", 0o755)]
+    files = [OverlayFile.of("main.py", b"new", 0o600), OverlayFile.of("diarizer.py", b"d", 0o755)]
     t = overlay_targets(files, s)
     assert (t["main.py"].mode, t["main.py"].uid, t["main.py"].gid) == (0o640, 5, 6)
     assert (t["diarizer.py"].mode, t["diarizer.py"].uid, t["diarizer.py"].gid) == (0o755, 1000, 1001)
@@ -42,12 +42,13 @@ def test_targets_keep_existing_owner_and_mode_new_files_take_folder_owner_and_so
 
 def wanted(files: dict[str, bytes], version: str = "v1") -> dict:
     import hashlib
-    return manifest_lib.build(version, {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}, "sha256:" + "a" * 64)
+    return manifest_lib.build(version, {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}, "sha256:" + "a" * 64,
+                              "2025-06-01T10:00:00.000000000Z")
 
 
 def test_plan_new_overlay_writes_files_and_manifest_and_needs_restart():
     s = snap(**{"main.py": f("main.py", b"stock")})
-    p = plan(s, overlay_targets([OverlayFile("main.py", b"patched", 0o644)], s), wanted({"main.py": b"patched"}))
+    p = plan(s, overlay_targets([OverlayFile.of("main.py", b"patched", 0o644)], s), wanted({"main.py": b"patched"}))
     assert p.changed and p.content_changed
     assert [e.name for e in p.writes()] == ["main.py", MANIFEST_NAME]
     written = json.loads(p.writes()[1].data)
@@ -59,14 +60,14 @@ def test_plan_current_overlay_with_manifest_is_a_no_op_and_keeps_applied_at():
     m = wanted({"main.py": b"patched"})
     m["applied_at"] = "2020-01-01T00:00:00Z"
     s = snap(**{"main.py": f("main.py", b"patched"), MANIFEST_NAME: f(MANIFEST_NAME, manifest_lib.encode(m))})
-    p = plan(s, overlay_targets([OverlayFile("main.py", b"patched", 0o644)], s), wanted({"main.py": b"patched"}))
+    p = plan(s, overlay_targets([OverlayFile.of("main.py", b"patched", 0o644)], s), wanted({"main.py": b"patched"}))
     assert not p.changed and p.writes() == [] and p.removals() == []
     assert p.manifest_after["applied_at"] == "2020-01-01T00:00:00Z"
 
 
 def test_plan_missing_manifest_alone_is_a_change_without_restart():
     s = snap(**{"main.py": f("main.py", b"patched")})
-    p = plan(s, overlay_targets([OverlayFile("main.py", b"patched", 0o644)], s), wanted({"main.py": b"patched"}))
+    p = plan(s, overlay_targets([OverlayFile.of("main.py", b"patched", 0o644)], s), wanted({"main.py": b"patched"}))
     assert p.changed and not p.content_changed
     assert [e.name for e in p.writes()] == [MANIFEST_NAME]
 
@@ -74,13 +75,13 @@ def test_plan_missing_manifest_alone_is_a_change_without_restart():
 def test_plan_mode_change_alone_needs_no_restart():
     m = wanted({"main.py": b"patched"})
     s = snap(**{"main.py": f("main.py", b"patched"), MANIFEST_NAME: f(MANIFEST_NAME, manifest_lib.encode(m))})
-    p = plan(s, overlay_targets([OverlayFile("main.py", b"patched", 0o644)], s, mode=0o600), m)
+    p = plan(s, overlay_targets([OverlayFile.of("main.py", b"patched", 0o644)], s, mode=0o600), m)
     assert p.changed and not p.content_changed and p.changed_names() == ["main.py"]
 
 
 def test_rollback_restores_snapshot_including_removal_of_new_files_and_manifest():
     s = snap(**{"main.py": f("main.py", b"stock")})
-    files = [OverlayFile("main.py", b"patched", 0o644), OverlayFile("new.py", b"n", 0o644)]
+    files = [OverlayFile.of("main.py", b"patched", 0o644), OverlayFile.of("new.py", b"n", 0o644)]
     p = plan(s, overlay_targets(files, s), wanted({"main.py": b"patched", "new.py": b"n"}))
     back = p.rollback()
     assert [e.name for e in back.writes()] == ["main.py"] and back.writes()[0].data == b"stock"
@@ -96,8 +97,8 @@ def test_absent_plan_removes_manifest():
 
 def test_diffs_show_text_and_flag_binaries_and_big_files():
     s = snap(**{"main.py": f("main.py", b"a = 1\n"), "warmup.wav": f("warmup.wav", b"RIFF\0\0")})
-    files = [OverlayFile("main.py", b"a = 2\n", 0o644), OverlayFile("warmup.wav", b"RIFF\0\1", 0o644),
-             OverlayFile("big.txt", b"x" * 50, 0o644)]
+    files = [OverlayFile.of("main.py", b"a = 2\n", 0o644), OverlayFile.of("warmup.wav", b"RIFF\0\1", 0o644),
+             OverlayFile.of("big.txt", b"x" * 50, 0o644)]
     out = {d["after_header"].rsplit("/", 1)[1]: d
            for d in diffs(plan(s, overlay_targets(files, s), wanted({})), "box:/app", max_size=20)}
     assert out["main.py"]["before"] == "a = 1\n" and out["main.py"]["after"] == "a = 2\n"
