@@ -34,7 +34,7 @@ from _report import machine, write_section  # noqa: E402
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython  # noqa: E402
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import canonical  # noqa: E402
 
-IMAGE = "spark-bench/parakeet-asr:latest"
+IMAGE = f"spark-bench/parakeet-asr:{os.environ.get('SPARK_BENCH_TAG', 'latest')}"
 NAME = f"pip-bench{os.environ.get('SPARK_BENCH_SUFFIX', '')}"
 CONSTRAINT = "/etc/pip/constraint.txt"
 

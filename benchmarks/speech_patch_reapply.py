@@ -50,7 +50,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, write_section  # noqa: E402
 
-IMAGE = "spark-bench/parakeet-asr:latest"
+IMAGE = f"spark-bench/parakeet-asr:{os.environ.get('SPARK_BENCH_TAG', 'latest')}"
 PATCHES = REPO / "files" / "parakeet_patches"
 SUFFIX = os.environ.get("SPARK_BENCH_SUFFIX", "")
 OFFSET = int(os.environ.get("SPARK_BENCH_PORT_OFFSET", "0"))

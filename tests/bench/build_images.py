@@ -35,6 +35,8 @@ REPO = HERE.parents[1]
 CACHE = Path(os.environ.get("SPARK_BENCH_CACHE", REPO / ".cache"))
 LABEL = "spark-bench.inputs"
 REPO_NAME = "spark-bench"
+# Images other than the base carry this tag, so that a branch changing one can build and run its own.
+TAG = os.environ.get("SPARK_BENCH_TAG", "latest")
 
 
 def log(msg: str) -> None:
@@ -129,7 +131,7 @@ def build_context(folder: Path, wheels: Path | None, requirements: Path | None) 
 def build_image(client: docker.DockerClient, name: str, base_digest: str,
                 force: bool, python: str) -> None:
     folder = IMAGES / name
-    ref = f"{REPO_NAME}/{name}:latest"
+    ref = f"{REPO_NAME}/{name}:{TAG}"
     digest = tree_hash(files_under(folder), folder, seed=base_digest)
     if not force and current_label(client, ref) == digest:
         log(f"{ref} is current ({digest[:12]})")

@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 AUDIO = REPO / "files" / "audio"
 OFFSET = int(os.environ.get("SPARK_BENCH_PORT_OFFSET", "0"))
 SUFFIX = os.environ.get("SPARK_BENCH_SUFFIX", "")
+# The tag of the bench images (tests/bench/build_images.py): branches that change an image build their own.
+TAG = os.environ.get("SPARK_BENCH_TAG", "latest")
 
 # The collection's one word error rate (case, punctuation and numbers normalised).
 wer = word_error_rate

@@ -24,7 +24,7 @@ from docker.errors import NotFound
 REPO = Path(__file__).resolve().parents[2]
 PATCHES = REPO / "files" / "parakeet_patches"
 AUDIO = REPO / "files" / "audio"
-IMAGE = "spark-bench/parakeet-asr:latest"
+IMAGE = f"spark-bench/parakeet-asr:{os.environ.get('SPARK_BENCH_TAG', 'latest')}"
 SUFFIX = os.environ.get("SPARK_BENCH_SUFFIX", "")
 OFFSET = int(os.environ.get("SPARK_BENCH_PORT_OFFSET", "0"))
 

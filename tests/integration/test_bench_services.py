@@ -17,7 +17,7 @@ import requests
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from conftest import AUDIO, SUFFIX, wav_info, wer
+from conftest import AUDIO, SUFFIX, TAG, wav_info, wer
 
 MAX_WER = 0.25
 VOICES = ["af_heart", "af_bella", "am_adam", "bf_emma", "bm_george"]
@@ -298,7 +298,7 @@ def test_control_answers_502_json_when_upstream_is_down(docker_client):
     for old in docker_client.containers.list(all=True, filters={"name": f"^{name}$"}):
         old.remove(force=True)
     box = docker_client.containers.run(
-        "spark-bench/spark-control:latest", name=name, detach=True, network_mode="host",
+        f"spark-bench/spark-control:{TAG}", name=name, detach=True, network_mode="host",
         labels={"spark-bench.member": "true"},
         environment={"CONTROL_HOST": "127.0.0.1", "CONTROL_PORT": str(port),
                      "STT_URL": f"http://127.0.0.1:{dead}", "TTS_URL": f"http://127.0.0.1:{dead}",

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import AUDIO, OFFSET, SUFFIX, wer
+from conftest import AUDIO, OFFSET, SUFFIX, TAG, wer
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-IMAGE = "spark-bench/parakeet-asr:latest"
+IMAGE = f"spark-bench/parakeet-asr:{TAG}"
 INDEX = f"http://127.0.0.1:{8070 + OFFSET}/simple/"
 DEAD_INDEX = f"http://127.0.0.1:{8071 + OFFSET}/simple/"  # nothing listens there
 NGC_TORCH = "2.9.0a0+145a3a7bda.nv25.10"
