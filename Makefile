@@ -29,7 +29,7 @@ help:
 	@echo "make bench       run the benchmarks (writes BENCHMARKS.md figures)"
 
 # ---- set-up -----------------------------------------------------------------
-$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
+$(VENV)/.installed: requirements/controller.txt requirements/audio-host.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 	$(BIN)/pip install --quiet --requirement requirements/dev.txt

@@ -21,6 +21,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     DEFAULT_EXCLUDES, OverlaySourceError, load_dir, load_list, normalize_entries, to_wire)
+from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
 MODULE = "spark_control.audio.speech_patch"
 
@@ -75,7 +76,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg=str(exc))
             return result
         args["_max_diff_size"] = int(C.MAX_FILE_SIZE_FOR_DIFF)
-        module_result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        module_result = execute_host_module(self, MODULE, args, task_vars or {})
         shown = module_result.get("invocation", {}).get("module_args")
         if isinstance(shown, dict):
             if shown.get("_overlay"):

@@ -16,6 +16,8 @@ import sys
 from typing import Any
 
 PREPARE = "playbooks/prepare_audio_hosts.yml"
+# Named in the message only; the role's argument spec holds the default it uses.
+DEFAULT_VENV = "/opt/spark_control/venv"
 _MISSING: dict[str, str] = {}
 
 
@@ -26,8 +28,9 @@ def missing(name: str, error: BaseException | None = None) -> None:
 
 def missing_message(names: list[str]) -> str:
     return (f"this audio host is not prepared: the Python package(s) {', '.join(names)} are missing for "
-            f"{sys.executable}. Run {PREPARE} for this host, which installs them in the audio-host virtualenv, "
-            "and keep ansible_python_interpreter pointing at that virtualenv (see inventory.example)")
+            f"{sys.executable}. Run {PREPARE} for this host (it installs requirements/audio-host.txt into the "
+            f"audio-host virtualenv, {DEFAULT_VENV} unless spark_audio_venv says otherwise) and point "
+            "ansible_python_interpreter at that virtualenv's bin/python (see inventory.example)")
 
 
 def check(module: Any, *names: str) -> None:
