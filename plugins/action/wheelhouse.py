@@ -51,23 +51,25 @@ class ActionModule(ActionBase):
             with open(args["requirements"], encoding="utf-8") as handle:
                 pins = _wheelhouse.parse_pins(handle.read(), args["requirements"])
             wanted = _wheelhouse.missing(pins, dest, target)
-            result.update(dest=dest, target=target.describe(), platforms=_wheelhouse.platforms(target))
-            if self._task.check_mode or not wanted:
-                result.update(changed=bool(wanted), missing=[str(p) for p in wanted],
-                              wheels=[] if wanted else self._wheels(pins, dest, target))
+            result.update(dest=dest, target=target.describe(), platforms=_wheelhouse.platforms(target),
+                          changed=bool(wanted), missing=[str(p) for p in wanted], wheels=[])
+            if self._task.check_mode and wanted:
                 return result
-            index_args = ["--index-url", args["index_url"]] if args["index_url"] else []
-            for url in args["extra_index_urls"]:
-                index_args += ["--extra-index-url", url]
-            done = _wheelhouse.build(pins, dest, target, args["python"] or sys.executable, index_args, args["timeout"])
+            if wanted:
+                index_args = ["--index-url", args["index_url"]] if args["index_url"] else []
+                for url in args["extra_index_urls"]:
+                    index_args += ["--extra-index-url", url]
+                done = _wheelhouse.build(pins, dest, target, args["python"] or sys.executable, index_args,
+                                         args["timeout"])
+                result.update(wheels=done.wheels, fetched=done.fetched, built=done.built)
+            else:
+                result["wheels"] = self._wheels(pins, dest, target)
+            if not self._task.check_mode:
+                result["archive"] = _wheelhouse.archive(dest, result["wheels"])
         except OSError as exc:
-            result.update(failed=True, changed=False, msg=f"cannot read {exc.filename}: {exc.strerror or exc}")
-            return result
+            result.update(failed=True, changed=False, msg=f"{exc.filename}: {exc.strerror or exc}")
         except CollectionError as exc:
             result.update(failed=True, msg=str(exc), **exc.result)
-            return result
-        result.update(changed=True, missing=[str(p) for p in wanted], wheels=done.wheels, fetched=done.fetched,
-                      built=done.built)
         return result
 
     @staticmethod

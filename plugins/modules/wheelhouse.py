@@ -125,6 +125,13 @@ wheels:
   type: list
   elements: str
   sample: [docker-7.2.0-py3-none-any.whl]
+archive:
+  description:
+    - An uncompressed tar of exactly RV(wheels) in RV(dest) (made once per set of wheels), so that the wheels reach
+      the host in one transfer (M(ansible.builtin.unarchive)).
+  returned: when not in check mode
+  type: str
+  sample: /home/op/.cache/spark_control/wheelhouse/aarch64-glibc2.39-cp312/wheelhouse-0123456789abcdef.tar
 fetched:
   description: Wheels downloaded in this run.
   returned: when something was missing

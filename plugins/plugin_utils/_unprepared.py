@@ -21,7 +21,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._deps import P
 _NOT_FOUND = re.compile(r"(?P<path>/\S+): (?:\d+: )?(?:No such file or directory|not found|command not found)")
 
 
-def unprepared(result: dict[str, Any], interpreter: str | None, host: str) -> dict[str, Any] | None:
+def unprepared(result: dict[str, Any], interpreter: str | None) -> dict[str, Any] | None:
     """The one-line failure for ``result`` if the module's interpreter was missing, else None."""
     if result.get("rc") != 127 or result.get("_ansible_parsed", True):
         return None
@@ -33,7 +33,7 @@ def unprepared(result: dict[str, Any], interpreter: str | None, host: str) -> di
     path = path or found[0]
     return {
         "failed": True, "changed": False, "unprepared_host": True, "python": path, "rc": 127,
-        "msg": (f"{host} is not prepared: its audio-host Python {path} does not exist. Run {PREPARE} "
+        "msg": (f"this audio host is not prepared: its audio-host Python {path} does not exist. Run {PREPARE} "
                 f"(spark_control.audio.prepare_audio_hosts) for this host first; it creates that virtualenv "
                 "with the modules' libraries"),
     }
@@ -42,6 +42,5 @@ def unprepared(result: dict[str, Any], interpreter: str | None, host: str) -> di
 def execute_host_module(action: Any, module: str, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
     """``action._execute_module`` with the unprepared-host failure made one line."""
     result = action._execute_module(module_name=module, module_args=args, task_vars=task_vars)
-    hint = unprepared(result, getattr(action, "_used_interpreter", None),
-                      str(task_vars.get("inventory_hostname", "this host")))
+    hint = unprepared(result, getattr(action, "_used_interpreter", None))
     return hint if hint is not None else result

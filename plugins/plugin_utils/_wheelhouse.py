@@ -17,10 +17,12 @@ Uses only ansible-core's own dependency ``packaging`` (wheel names and tags).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -203,6 +205,30 @@ def build(pins: list[Pin], dest: str, target: Target, python: str, index_args: S
     if None in wheels:
         raise WheelhouseError(f"{dest} still lacks a wheel for {pins[wheels.index(None)]}")
     return Outcome([w for w in wheels if w], fetched, built)
+
+
+def archive(dest: str, wheels: list[str]) -> str:
+    """One tar of exactly ``wheels`` (one transfer to the host instead of one per file), made once per set."""
+    key = hashlib.sha256("\n".join(sorted(wheels)).encode()).hexdigest()[:16]
+    path = os.path.join(dest, f"wheelhouse-{key}.tar")
+    if os.path.exists(path):
+        return path
+    with locked(os.path.join(dest, ".lock"), what="the wheelhouse lock"):
+        if os.path.exists(path):
+            return path
+        for old in os.listdir(dest):
+            if old.startswith("wheelhouse-") and old.endswith(".tar"):
+                os.unlink(os.path.join(dest, old))
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=".wheelhouse-", suffix=".tar")
+        try:
+            with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w") as tar:
+                for name in sorted(wheels):
+                    tar.add(os.path.join(dest, name), arcname=name)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    return path
 
 
 def _build_pure(pin: Pin, tmp: str, sdists: list[str], target: Target, python: str, index_args: Sequence[str],
