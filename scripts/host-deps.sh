@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the bench and the tests need on the host (root on Debian):
 # debootstrap builds the bench base image, ShellCheck serves ansible-test's
-# shell check, and systemd-analyze verifies the deep-health units.
+# shell check, systemd-analyze verifies the deep-health units, and the SSH
+# client reaches the bare audio host of tests/bare_host.
 set -euo pipefail
 need=()
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "host-deps: missing ${need[*]}; install them with your package manager" >&2

@@ -26,10 +26,16 @@ pytest_in_collection() { (cd "$coll" && "$bin/python" -m pytest -q -p no:cachepr
 stage "inventory.example parses" "$bin/ansible-inventory" -i inventory.example --list --yaml
 stage "unit tests" pytest_in_collection tests/unit
 stage "collection build" "$bin/ansible-galaxy" collection build --force --output-path "$repo/.cache/dist" "$repo"
+stage "audio-host wheels for DGX OS (aarch64, Python 3.12)" bash scripts/check-host-wheels.sh
 stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh
 stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/bench/playbooks/up.yml
 stage "integration tests (real containers)" pytest_in_collection tests/integration
+# A venv with only ansible-core and the built tarball drives a bare audio host
+# (python3 + python3-venv, sshd) over real SSH: unprepared hint, prepare,
+# reapply, deep health, idempotent re-prepare.
+stage "fresh controller drives a bare audio host over SSH" \
+    "$bin/python" -m pytest -q -p no:cacheprovider tests/bare_host
 # One stage per scenario: `molecule test --all` stops at the first failure,
 # which would hide the others.
 for scenario in extensions/molecule/*/molecule.yml; do

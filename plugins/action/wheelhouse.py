@@ -29,6 +29,7 @@ ARGUMENT_SPEC = {
     "index_url": {"type": "str"},
     "extra_index_urls": {"type": "list", "elements": "str", "default": []},
     "timeout": {"type": "int", "default": 600},
+    "archive": {"type": "bool", "default": True},
 }
 
 
@@ -64,7 +65,7 @@ class ActionModule(ActionBase):
                 result.update(wheels=done.wheels, fetched=done.fetched, built=done.built)
             else:
                 result["wheels"] = self._wheels(pins, dest, target)
-            if not self._task.check_mode:
+            if args["archive"] and not self._task.check_mode:
                 result["archive"] = _wheelhouse.archive(dest, result["wheels"])
         except OSError as exc:
             result.update(failed=True, changed=False, msg=f"{exc.filename}: {exc.strerror or exc}")

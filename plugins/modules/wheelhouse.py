@@ -77,6 +77,10 @@ options:
     description: Longest time in seconds one pip run may take.
     type: int
     default: 600
+  archive:
+    description: Also make RV(archive), one tar of exactly the wheels, for a single transfer to the host.
+    type: bool
+    default: true
 notes:
   - The controller's pip reaches the index; the managed host never does.
 seealso:
@@ -129,7 +133,7 @@ archive:
   description:
     - An uncompressed tar of exactly RV(wheels) in RV(dest) (made once per set of wheels), so that the wheels reach
       the host in one transfer (M(ansible.builtin.unarchive)).
-  returned: when not in check mode
+  returned: when O(archive) is true and not in check mode
   type: str
   sample: /home/op/.cache/spark_control/wheelhouse/aarch64-glibc2.39-cp312/wheelhouse-0123456789abcdef.tar
 fetched:

@@ -241,8 +241,9 @@ def _build_pure(pin: Pin, tmp: str, sdists: list[str], target: Target, python: s
     wheels = [n for n in (os.listdir(out) if os.path.isdir(out) else []) if n.endswith(".whl")]
     if done.returncode or not wheels:
         last = [line.strip() for line in f"{done.stdout}\n{done.stderr}".splitlines() if line.strip()]
-        raise WheelhouseError(f"{pin} has no wheel for {target.describe()} and its sdist did not build on the "
-                              f"controller ({last[-1] if last else 'no wheel produced'})")
+        raise WheelhouseError(f"{pin} has no wheel for {target.describe()} on the index and its sdist did not build "
+                              f"on the controller ({last[-1] if last else 'no wheel produced'}): pin a version that "
+                              "publishes a wheel for that platform")
     _name, _version, _build, wheel_tags = parse_wheel_filename(wheels[0])
     if not all(t.abi == "none" and t.platform == "any" for t in wheel_tags):
         raise WheelhouseError(f"{pin} has no wheel for {target.describe()} on the index and is not pure Python "
