@@ -27,12 +27,17 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from packaging.tags import Tag, compatible_tags, cpython_tags
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
-
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._state_files import locked
+
+try:
+    from packaging.tags import Tag, compatible_tags, cpython_tags
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+except ImportError as exc:  # ansible-core requires packaging; only a broken controller (or a bare import test) lacks it
+    PACKAGING_ERROR: ImportError | None = exc
+else:
+    PACKAGING_ERROR = None
 
 # The oldest manylinux baseline per machine (manylinux1 is glibc 2.5; aarch64 wheels start at manylinux2014).
 _OLDEST_GLIBC_MINOR = {"x86_64": 5, "aarch64": 17}
@@ -75,8 +80,15 @@ class Pin:
         return f"{self.name}=={self.version}"
 
 
+def _need_packaging() -> None:
+    if PACKAGING_ERROR is not None:
+        raise WheelhouseError(f"the controller's Python lacks packaging ({PACKAGING_ERROR}), which ansible-core "
+                              "requires: reinstall requirements/controller.txt")
+
+
 def parse_pins(text: str, source: str = "the requirements") -> list[Pin]:
     """The ``name==version`` lines of a requirements file; anything else is refused, naming the line."""
+    _need_packaging()
     pins = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
@@ -117,7 +129,8 @@ def _python_tuple(version: str) -> tuple[int, int]:
     return 3, int(match.group(1))
 
 
-def supported_tags(target: Target) -> set[Tag]:
+def supported_tags(target: Target) -> set["Tag"]:
+    _need_packaging()
     python = _python_tuple(target.python_version)
     plats = platforms(target)
     return set(cpython_tags(python, platforms=plats)) | set(compatible_tags(python, f"cp{python[0]}{python[1]}", plats))
@@ -130,7 +143,7 @@ def _same_version(a: str, b: str) -> bool:
         return a == b
 
 
-def wheel_for(pin: Pin, names: list[str], tags: set[Tag]) -> str | None:
+def wheel_for(pin: Pin, names: list[str], tags: set["Tag"]) -> str | None:
     """The file among ``names`` that installs ``pin`` on the target, or None."""
     for name in sorted(names):
         if not name.endswith(".whl"):

@@ -33,6 +33,7 @@ import requests
 
 from support import CACHE, DEV_BIN, INVENTORY, OFFSET, REPO, SUFFIX, VENV, must, run
 
+
 def _bench_playbook(name: str) -> None:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
     must(run([DEV_BIN / "ansible-playbook", "-i", "tests/bench/inventory.yml", f"tests/bench/playbooks/{name}"],

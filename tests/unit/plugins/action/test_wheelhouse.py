@@ -15,6 +15,10 @@ def make_action(args: dict, check_mode: bool = False) -> ActionModule:
     return ActionModule(task, MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
 
 
+def pip_must_not_run(*args, **kwargs):
+    raise AssertionError(f"pip ran: {args} {kwargs}")
+
+
 def args(tmp_path, **more):
     reqs = tmp_path / "reqs.txt"
     reqs.write_text("docker==7.2.0\n")
@@ -23,14 +27,14 @@ def args(tmp_path, **more):
 
 
 def test_check_mode_reports_what_is_missing_without_pip(tmp_path, monkeypatch):
-    monkeypatch.setattr(wheelhouse._wheelhouse, "build", lambda *a, **k: (_ for _ in ()).throw(AssertionError("pip ran")))
+    monkeypatch.setattr(wheelhouse._wheelhouse, "build", pip_must_not_run)
     result = make_action(args(tmp_path), check_mode=True).run(task_vars={})
     assert result["changed"] and result["missing"] == ["docker==7.2.0"] and "archive" not in result
     assert result["dest"].endswith("cache/aarch64-glibc2.39-cp312")
 
 
 def test_a_complete_cache_is_not_changed_and_gives_the_archive(tmp_path, monkeypatch):
-    monkeypatch.setattr(wheelhouse._wheelhouse, "build", lambda *a, **k: (_ for _ in ()).throw(AssertionError("pip ran")))
+    monkeypatch.setattr(wheelhouse._wheelhouse, "build", pip_must_not_run)
     folder = tmp_path / "cache/aarch64-glibc2.39-cp312"
     folder.mkdir(parents=True)
     (folder / "docker-7.2.0-py3-none-any.whl").write_bytes(b"x")
