@@ -31,7 +31,7 @@ help:
 	@echo "make changelog   regenerate CHANGELOG.rst and changelogs/changelog.yaml from the fragments"
 
 # ---- set-up -----------------------------------------------------------------
-$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
+$(VENV)/.installed: requirements/controller.txt requirements/audio-host.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 	$(BIN)/pip install --quiet --requirement requirements/dev.txt

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the bench and the tests need on the host (root on Debian):
 # debootstrap builds the bench base image, ShellCheck serves ansible-test's
-# shell check, systemd-analyze verifies the deep-health units, and
-# prometheus (with promtool) and prometheus-node-exporter serve the alert-rule
-# tests; the tests start those two daemons themselves, on loopback.
+# shell check, systemd-analyze verifies the deep-health units, the SSH
+# client reaches the bare audio host of tests/bare_host, and prometheus (with
+# promtool) and prometheus-node-exporter serve the alert-rule tests; the tests
+# start those two daemons themselves, on loopback.
 set -euo pipefail
 need=()
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
@@ -11,6 +12,7 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
+command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "host-deps: missing ${need[*]}; install them with your package manager" >&2

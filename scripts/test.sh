@@ -33,6 +33,7 @@ stage "real NeMo 3.0 + 2.5 (nemo engine, tiny models)" bash scripts/nemo-test.sh
 stage "changelog lint" changelog_lint
 stage "prometheus rules (promtool)" bash scripts/prometheus-rules.sh
 stage "collection build" bash scripts/check-build.sh "$repo/.cache/dist"
+stage "audio-host wheels for DGX OS (aarch64, Python 3.12)" bash scripts/check-host-wheels.sh
 stage "ansible-lint (production)" "$bin/ansible-lint" --profile production
 stage "ansible-test sanity" bash scripts/sanity.sh
 stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/bench/playbooks/up.yml
@@ -40,6 +41,11 @@ stage "bench up" "$bin/ansible-playbook" -i tests/bench/inventory.yml tests/benc
 stage "integration tests (real containers)" pytest_in_collection tests/integration \
     --ignore=tests/integration/prometheus
 stage "prometheus end to end (node_exporter, prometheus, bench)" pytest_in_collection tests/integration/prometheus
+# A venv with only ansible-core and the built tarball drives a bare audio host
+# (python3 + python3-venv, sshd) over real SSH: unprepared hint, prepare,
+# reapply, deep health, idempotent re-prepare.
+stage "fresh controller drives a bare audio host over SSH" \
+    "$bin/python" -m pytest -q -p no:cacheprovider tests/bare_host
 # One stage per scenario: `molecule test --all` stops at the first failure,
 # which would hide the others.
 for scenario in extensions/molecule/*/molecule.yml; do

@@ -25,6 +25,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._errors import
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import load_dir
 from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
+from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
 MODULE = "spark_control.audio.audio_health"
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -134,7 +135,7 @@ class ActionModule(ActionBase):
             args.pop(key, None)
         try:
             with host_lock(lock_dir, lock_key, lock_timeout) as waited:
-                module_result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+                module_result = execute_host_module(self, MODULE, args, task_vars)
         except CollectionError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
             return result

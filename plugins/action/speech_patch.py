@@ -29,6 +29,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._lock_options 
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     DEFAULT_EXCLUDES, MAX_FILE_SIZE, OverlaySourceError, load_dir, load_list, normalize_entries, to_wire)
 from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
+from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
 MODULE = "spark_control.audio.speech_patch"
 
@@ -86,7 +87,7 @@ class ActionModule(ActionBase):
         return base64.b64encode(data).decode("ascii")
 
     def _call(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        result = execute_host_module(self, MODULE, args, task_vars)
         shown = result.get("invocation", {}).get("module_args")
         if isinstance(shown, dict):
             if shown.get("_overlay"):

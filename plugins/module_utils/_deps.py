@@ -19,6 +19,8 @@ import sys
 from typing import Any
 
 PREPARE = "playbooks/prepare_audio_hosts.yml"
+# Named in the message only; the role's argument spec holds the default it uses.
+DEFAULT_VENV = "/opt/spark_control/venv"
 _MISSING: dict[str, str] = {}
 # Distribution name -> the module it installs, for libraries imported where they are used.
 IMPORT_NAMES = {"docker": "docker", "requests": "requests", "jiwer": "jiwer", "num2words": "num2words",
@@ -32,8 +34,9 @@ def missing(name: str, error: BaseException | None = None) -> None:
 
 def missing_message(names: list[str]) -> str:
     return (f"this audio host is not prepared: the Python package(s) {', '.join(names)} are missing for "
-            f"{sys.executable}. Run {PREPARE} for this host, which installs them in the audio-host virtualenv, "
-            "and keep ansible_python_interpreter pointing at that virtualenv (see inventory.example)")
+            f"{sys.executable}. Run {PREPARE} for this host (it installs requirements/audio-host.txt into the "
+            f"audio-host virtualenv, {DEFAULT_VENV} unless spark_audio_venv says otherwise) and point "
+            "ansible_python_interpreter at that virtualenv's bin/python (see inventory.example)")
 
 
 def _findable(name: str) -> bool:

