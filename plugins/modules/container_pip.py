@@ -18,13 +18,16 @@ description:
     (O(pinned_packages)) or named in the file; NGC local versions such as C(2.9.0a0+145a3a7bda.nv25.10) included."
   - "Resolves before touching anything, with C(pip install --dry-run --report), and refuses, leaving the container
     as it was, when a pinned package would be upgraded, downgraded or reinstalled; when a package of O(deny) appears
-    anywhere in the resolution (dependencies of dependencies included); when a package has no wheel and would be
+    anywhere in the resolution (dependencies of dependencies included), or a wheel of the resolution, under any
+    name, would make a module of O(deny[].modules) importable (read from the wheels' file lists, fetched into the
+    container's scratch folder before anything is installed); when a package has no wheel and would be
     built from source without being listed in O(allow_source_build); or when pip cannot resolve (the conflicting
     requirements are quoted), cannot find a package, or cannot reach the index."
   - "Installs with the same constraints (C(--no-build-isolation) when a package of O(no_build_isolation) is
     involved, so that for example torchaudio builds against the installed torch), then verifies that every pinned
-    version is unchanged, that nothing denied got in and that the O(import_checks) (C(import torch) by default)
-    still succeed. If a check fails, what the run added is uninstalled and what it changed is put back."
+    version is unchanged, that nothing denied got in (by name, nor a denied module that became importable, found
+    with C(importlib.util.find_spec) without importing it) and that the O(import_checks) (C(import torch) by
+    default) still succeed. If a check fails, what the run added is uninstalled and what it changed is put back."
   - "Records what was installed in a manifest on the managed host (O(manifest_dir)), since C(docker rm) loses it;
     O(reinstall=true) installs the recorded packages again at their recorded versions, for example after the
     container was recreated (the C(spark_control.audio.container_packages) role's C(reinstall) entry point, run
@@ -93,17 +96,20 @@ options:
     type: str
   deny:
     description:
-      - Packages that must never be installed in this container, with the reason (shown in the error).
-      - "The default denies C(cuda-python) and C(cuda-bindings), which break C(parakeet-asr) on GB10: NeMo then
-        enables CUDA-graph decoding, which crashes real decodes with an illegal memory access. Set V([]) for a
-        container where they are fine."
+      - Packages that must never be installed in this container, with the reason (shown in the error), and the
+        modules that no package, under any name, may make importable.
+      - "The default denies C(cuda-python) and C(cuda-bindings), and any package that ships the C(cuda) module
+        they install, which break C(parakeet-asr) on GB10: NeMo then enables CUDA-graph decoding, which crashes
+        real decodes with an illegal memory access. Set V([]) for a container where they are fine."
     type: list
     elements: dict
     default:
       - name: cuda-python
         reason: CUDA-graph decoding crashes real decodes on GB10
+        modules: [cuda]
       - name: cuda-bindings
         reason: CUDA-graph decoding crashes real decodes on GB10
+        modules: [cuda]
     suboptions:
       name:
         description: Package name (any spelling; compared normalised).
@@ -112,6 +118,17 @@ options:
       reason:
         description: Why it is denied.
         type: str
+      modules:
+        description:
+          - Importable modules (V(cuda), or dotted like V(cuda.bindings)) that no distribution may provide. A
+            top-level name covers everything under it (V(cuda) also covers C(cuda.bindings) and any other
+            package sharing the C(cuda) namespace).
+          - "Checked before installing, from the file list of every wheel of the resolution. A source build's
+            modules are known only once built, and a C(.pth) file can add paths: both are caught by the check
+            after installing, which uninstalls what the run added."
+          - Default is the module the name spells (C(foo-bar) -> C(foo_bar)); V([]) denies by name only.
+        type: list
+        elements: str
   remove_denied:
     description:
       - When a denied package is already installed, uninstall it (restart the container afterwards). Otherwise the
@@ -149,6 +166,11 @@ options:
     description:
       - Base URL of the package index (C(--index-url)), as seen from inside the container. Default is the
         container's own pip configuration.
+      - "Credentials in it (C(https://user:token@host/simple/)), as in O(extra_index_urls) and O(find_links), are
+        never shown or stored: they are masked in every message and result, left out of the manifest, and given to
+        pip in a netrc file of the run's scratch folder (mode 0600, removed afterwards) instead of its command line,
+        which any user of the host can read. One login per host; the password must be set and have no white
+        space."
     type: str
   extra_index_urls:
     description:
@@ -175,17 +197,18 @@ options:
     default: []
   retries:
     description:
-      - How often pip retries a failed connection (C(--retries)).
+      - How often pip retries a failed connection (C(--retries)); 0 or more.
     type: int
     default: 2
   network_timeout:
     description:
-      - Socket timeout of pip, in seconds (C(--timeout)).
+      - Socket timeout of pip, in seconds (C(--timeout)); more than 0.
     type: int
     default: 15
   pip_timeout:
     description:
-      - Longest time, in seconds, that one pip run in the container may take (source builds can be slow).
+      - Longest time, in seconds, that one pip run in the container may take (source builds can be slow); more
+        than 0.
     type: int
     default: 1800
   manifest_dir:
@@ -329,10 +352,23 @@ pip_version:
   returned: always
   sample: "23.0.1"
 refusals:
-  description: Why the installation was refused (C(rule) V(pinned), V(denied) or V(source_build), C(package), C(detail)).
+  description:
+    - Why the installation was refused (C(rule) V(pinned), V(denied) or V(source_build), C(package), C(detail), and
+      C(module) when a denied module would have become importable).
   type: list
   elements: dict
   returned: on refusal
+wheels_checked:
+  description: The wheels of the resolution whose file lists were checked for denied modules.
+  type: list
+  elements: str
+  returned: when a deny entry has modules and the resolution has wheels
+  sample: [loose_torch_user-1.0.0-py3-none-any.whl, bench_helper_lib-2.0.0-py3-none-any.whl]
+denied_modules:
+  description: Denied modules importable in the container through no denied distribution (with O(remove_denied=false)).
+  type: list
+  elements: str
+  returned: when such a module is found
 failure_kind:
   description:
     - What kind of pip failure stopped the run - V(index_unreachable), V(unknown_package), V(no_matching_version),
@@ -366,8 +402,15 @@ from ansible_collections.spark_control.audio.plugins.module_utils._errors import
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import path_for
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import Requirement, RequirementError, parse_requirement
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import DEFAULT_DENY, deny_map
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import Run, Settings, sources_from
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import Range
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import is_module_name, is_project_name
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import (
+    DEFAULT_DENY, deny_map, deny_modules, entry_modules,
+)
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import check as check_sources
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import secrets, sources_from
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import Run, Settings
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "container": {"type": "str", "required": True, "aliases": ["name"]},
@@ -378,8 +421,10 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "constraint_file": {"type": "str"},
     "deny": {
         "type": "list", "elements": "dict",
-        "default": [{"name": d["name"], "reason": "CUDA-graph decoding crashes real decodes on GB10"} for d in DEFAULT_DENY],
-        "options": {"name": {"type": "str", "required": True}, "reason": {"type": "str"}},
+        "default": [{"name": d["name"], "reason": "CUDA-graph decoding crashes real decodes on GB10",
+                     "modules": d["modules"]} for d in DEFAULT_DENY],
+        "options": {"name": {"type": "str", "required": True}, "reason": {"type": "str"},
+                    "modules": {"type": "list", "elements": "str"}},
     },
     "remove_denied": {"type": "bool", "default": False},
     "allow_source_build": {"type": "list", "elements": "str", "default": ["torchaudio"]},
@@ -399,6 +444,42 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "if_missing": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
 } | DOCKER_ARGUMENT_SPEC
 
+RANGES = {
+    "retries": Range(low=0),
+    "network_timeout": Range(low=0, low_open=True),
+    "pip_timeout": Range(low=0, low_open=True),
+    "docker_timeout": Range(low=0, low_open=True),
+}
+NAME_LISTS = ("pinned_packages", "allow_source_build", "no_build_isolation")
+
+
+class OptionError(CollectionError):
+    """An option's value is malformed; the message names the option."""
+
+
+def check_options(params: dict[str, Any]) -> None:
+    """What the argument spec cannot say: ranges, names that must be package or module names, paths."""
+    bad = range_problems(params, RANGES)
+    if not params["container"].strip():
+        bad.append("container is empty: give the name or id of the running container")
+    if not params["python"].strip():
+        bad.append("python is empty: give the container's Python interpreter, e.g. python or /opt/venv/bin/python")
+    if params["constraint_file"] is not None and not params["constraint_file"].startswith("/"):
+        bad.append(f"constraint_file {params['constraint_file']!r} is not an absolute path inside the container")
+    for key in NAME_LISTS:
+        bad += [f"{key}[{i}] {name!r} is not a package name" for i, name in enumerate(params[key])
+                if not is_project_name(name)]
+    bad += [f"import_checks[{i}] {name!r} is not a module name (dotted Python identifiers, e.g. torch or "
+            "torch.cuda)" for i, name in enumerate(params["import_checks"]) if not is_module_name(name)]
+    for i, entry in enumerate(params["deny"]):
+        if not is_project_name(entry["name"]):
+            bad.append(f"deny[{i}].name {entry['name']!r} is not a package name")
+            continue
+        bad += [f"deny[{i}].modules[{j}] {module!r} is not a module name (dotted Python identifiers, e.g. cuda or "
+                "cuda.bindings)" for j, module in enumerate(entry_modules(entry)) if not is_module_name(module)]
+    if bad:
+        raise OptionError("; ".join(bad))
+
 
 def _requirements(texts: list[str]) -> list[Requirement]:
     try:
@@ -407,7 +488,14 @@ def _requirements(texts: list[str]) -> list[Requirement]:
         raise RequirementError(f"packages: {exc}") from None
 
 
+def _sources(params: dict[str, Any]) -> dict[str, Any]:
+    sources = sources_from(params)
+    check_sources(sources)
+    return sources
+
+
 def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Settings:
+    check_options(params)
     deny = deny_map(params["deny"])
     # The short default reason of the option becomes the full story in the error message.
     for entry in DEFAULT_DENY:
@@ -421,12 +509,13 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Setti
         family=params["pinned_packages"],
         constraint_file=params["constraint_file"],
         deny=deny,
+        deny_modules=deny_modules(params["deny"]),
         remove_denied=params["remove_denied"],
         allow_source_build=set(params["allow_source_build"]),
         no_build_isolation=set(params["no_build_isolation"]),
         prefer_binary=params["prefer_binary"],
         import_checks=params["import_checks"],
-        sources=sources_from(params),
+        sources=_sources(params),
         retries=params["retries"],
         network_timeout=params["network_timeout"],
         manifest_path=path_for(params["manifest_dir"], params["container"]) if keep_manifest else None,
@@ -443,6 +532,8 @@ def main() -> None:
     )
     _deps.check(module)
     params = module.params
+    # The credentials in the source URLs are masked in everything returned (invocation, messages, results).
+    module.no_log_values.update(secrets(sources_from(params)))
     try:
         settings = settings_from(params, module.check_mode, module._diff)
         if settings.reinstall and not os.path.exists(settings.manifest_path):
