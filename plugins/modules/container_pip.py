@@ -496,11 +496,11 @@ def _sources(params: dict[str, Any]) -> dict[str, Any]:
 
 def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Settings:
     check_options(params)
-    deny = deny_map(params["deny"])
     # The short default reason of the option becomes the full story in the error message.
-    for entry in DEFAULT_DENY:
-        if deny.get(entry["name"]) == "CUDA-graph decoding crashes real decodes on GB10":
-            deny[entry["name"]] = entry["reason"]
+    full = {d["name"]: d["reason"] for d in DEFAULT_DENY}
+    entries = [dict(e, reason=full[e["name"]]) if e.get("reason") == "CUDA-graph decoding crashes real decodes on GB10"
+               and e["name"] in full else e for e in params["deny"]]
+    deny = deny_map(entries)
     keep_manifest = params["record"] or params["reinstall"]
     return Settings(
         container=params["container"],
@@ -509,7 +509,7 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Setti
         family=params["pinned_packages"],
         constraint_file=params["constraint_file"],
         deny=deny,
-        deny_modules=deny_modules(params["deny"]),
+        deny_modules=deny_modules(entries),
         remove_denied=params["remove_denied"],
         allow_source_build=set(params["allow_source_build"]),
         no_build_isolation=set(params["no_build_isolation"]),

@@ -227,3 +227,12 @@ def test_credentials_stay_out_of_the_manifest(fake, tmp_path, capsys):
     # A reinstall from that manifest must be given the credentials again, and says so.
     again = run_module({"container": "parakeet-asr", "reinstall": True, "manifest_dir": str(tmp_path)}, capsys)
     assert again["failed"] and "records that index_url carried credentials, which are never recorded" in again["msg"]
+
+
+def test_default_deny_by_module_carries_the_full_reason(fake, tmp_path, capsys):
+    fake.dry_runs.append(("ok", report(("accel-kernels", "1.0.0", True))))
+    fake.wheels = {"accel-kernels-1.0.0-py3-none-any.whl": ["cuda/__init__.py"]}
+    result = run_module({"container": "parakeet-asr", "packages": ["accel-kernels"], "manifest_dir": str(tmp_path)},
+                        capsys)
+    assert result["failed"] and result["refusals"][0]["module"] == "cuda"
+    assert "illegal memory access" in result["msg"] and "NeMo" in result["msg"]
