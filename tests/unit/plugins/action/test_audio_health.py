@@ -94,9 +94,12 @@ BAD = {
         "missing required arguments: path found in audio_files"),
     "unknown suboption": (
         {"audio_files": [{"path": "a.wav", "text": "hello"}]},
-        "Unsupported parameters for audio_health: audio_files.text. Supported parameters include: name, path, reference."),
-    "unknown option": ({"audio_file": "a.wav"}, "Unsupported parameters for audio_health: audio_file. Supported parameters include: "
-                                  "_audio, api_token, audio_files,"),
+        "Unsupported parameters for audio_health: audio_files.text. Supported parameters include: name, path, "
+        "reference."),
+    "unknown option": (
+        {"audio_file": "a.wav"},
+        "Unsupported parameters for audio_health: audio_file. Supported parameters include: _audio, api_token, "
+        "audio_files,"),
     "probe that does not exist": (
         {"probes": ["stt", "latency"]},
         "value of probes must be one or more of: liveness, catalogue, overlay, stt, diarization, tts. "

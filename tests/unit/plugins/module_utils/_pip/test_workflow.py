@@ -265,9 +265,11 @@ def test_index_args():
 def turbo(fake):
     fake.dry_runs.append(("ok", report(("speech-turbo", "1.0.0", True, ["accel-kernels"]),
                                        ("accel-kernels", "1.0.0", False))))
-    fake.wheels = {"accel-kernels-1.0.0-py3-none-any.whl": ["accel_kernels/__init__.py", "cuda/__init__.py",
-                                                           "accel_kernels-1.0.0.dist-info/RECORD"],
-                   "speech-turbo-1.0.0-py3-none-any.whl": ["speech_turbo/__init__.py"]}
+    fake.wheels = {
+        "accel-kernels-1.0.0-py3-none-any.whl": ["accel_kernels/__init__.py", "cuda/__init__.py",
+                                                 "accel_kernels-1.0.0.dist-info/RECORD"],
+        "speech-turbo-1.0.0-py3-none-any.whl": ["speech_turbo/__init__.py"],
+    }
     fake.install_adds = {"speech-turbo": ("speech-turbo", "1.0.0"), "accel-kernels": ("accel-kernels", "1.0.0")}
 
 
