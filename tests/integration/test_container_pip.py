@@ -391,11 +391,13 @@ def test_a_cuda_module_under_another_name_is_refused_and_real_speech_keeps_worki
     speech crashes; container_pip refuses it before installing, and names and removes it when it got in anyway."""
     name = f"parakeet-asr-turbo{SUFFIX}"
     url = f"http://127.0.0.1:{HAZARD_PORT}"
-    run_container(name, env={"ASR_HOST": "127.0.0.1", "ASR_PORT": str(HAZARD_PORT)})
+    # The overlay's cpu engine reproduces the hazard (cuda importable, CUDA graphs allowed) and loads fast.
+    run_container(name, env={"ASR_HOST": "127.0.0.1", "ASR_PORT": str(HAZARD_PORT), "ASR_CUDA_GRAPHS": "on"},
+                  overlay=True)
     speech = (AUDIO / "single_speaker.wav").read_bytes()
     reference = (AUDIO / "single_speaker.txt").read_text()
     try:
-        _wait_health(url)
+        assert _wait_loaded(url)["phase"] == "ready"
         before = freeze(name)
         refused = container_pip({"container": name, "index_url": pip_index, "packages": ["speech-turbo"],
                                  "manifest_dir": str(tmp_path)})
@@ -407,7 +409,7 @@ def test_a_cuda_module_under_another_name_is_refused_and_real_speech_keeps_worki
         naive = dexec(name, "python", "-m", "pip", "install", "--index-url", pip_index, "speech-turbo")
         assert naive.returncode == 0, naive.stdout + naive.stderr
         subprocess.run(["docker", "restart", name], check=True, capture_output=True)
-        _wait_health(url)
+        _wait_loaded(url)
         crashed = _transcribe(url, speech)
         assert crashed.status_code >= 500 and "illegal memory access" in crashed.text
 
@@ -418,23 +420,11 @@ def test_a_cuda_module_under_another_name_is_refused_and_real_speech_keeps_worki
         fixed = container_pip({"container": name, "remove_denied": True, "manifest_dir": str(tmp_path)})
         assert fixed["changed"] and fixed["removed_denied"] == ["accel-kernels==1.0.0"], fixed.get("msg")
         subprocess.run(["docker", "restart", name], check=True, capture_output=True)
-        _wait_health(url)
+        assert _wait_loaded(url)["phase"] == "ready"
         healed = _transcribe(url, speech)
         assert healed.status_code == 200 and wer(reference, healed.json()["text"]) <= 0.25
     finally:
         remove(name)
-
-
-def _wait_health(url: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/health", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(f"{url}/health did not answer within {timeout} s")
 
 
 # -- index credentials: used, never shown, never stored ------------------------------------------
