@@ -86,7 +86,8 @@ options:
     default: true
   ca_path:
     description:
-      - PEM file of CA certificates to verify TLS with, on the host where the module runs.
+      - PEM file of CA certificates to verify TLS with, on the host where the module runs. A missing file, or one
+        without a PEM certificate, is refused before any request.
     type: path
   stt_model:
     description:
@@ -114,7 +115,8 @@ options:
       - Real-speech WAV files for the C(stt) probe, as paths B(on the controller) (the action plugin reads them
         there). Default is the collection's C(files/audio/single_speaker.wav) and C(two_speakers.wav).
       - The reference transcript is O(audio_files[].reference), else the text file next to the audio with a
-        C(.txt) suffix. Without a reference the probe only requires a non-empty transcript.
+        C(.txt) suffix (UTF-8). Without a reference the probe only requires a non-empty transcript; a reference
+        with no words (or an empty C(.txt) file) is refused.
     type: list
     elements: dict
     suboptions:
@@ -141,21 +143,23 @@ options:
       speakers:
         description:
           - Number of speakers expected; default from the C(speakers) key of the C(.json) file next to the audio.
-          - Without it, any count from 1 to O(max_speakers) passes.
+          - Without it, any count from 1 to O(max_speakers) passes. At most O(max_speakers).
         type: int
       name:
         description: Name used in messages; defaults to the file name without suffix.
         type: str
   max_speakers:
-    description: The most speakers the diarizer can tell apart (Sortformer 4spk).
+    description: The most speakers the diarizer can tell apart (Sortformer 4spk); 1 to 4.
     type: int
     default: 4
   wer_threshold:
-    description: Highest word error rate a transcript may have and still pass.
+    description: Highest word error rate a transcript may have and still pass; 0 to 1.
     type: float
     default: 0.25
   min_speech_seconds:
-    description: Seconds of detected speech that test audio and TTS output must hold at least.
+    description:
+      - Seconds of detected speech that test audio and TTS output must hold at least; more than 0 (0 would let
+        silence and noise past the input guard).
     type: float
     default: 1.0
   probes:
@@ -177,15 +181,15 @@ options:
       - File name to sha256 map the live overlay must match. Default is computed from O(overlay_dir).
     type: dict
   timeout:
-    description: Seconds to wait for one answer.
+    description: Seconds to wait for one answer; more than 0.
     type: float
     default: 120
   retries:
-    description: How many times a 503 answer is retried before the probe fails as C(unavailable).
+    description: How many times a 503 answer is retried before the probe fails as C(unavailable); 0 or more.
     type: int
     default: 5
   retry_max_time:
-    description: Seconds one request may spend in 503 retries (waits included) before the probe fails.
+    description: Seconds one request may spend in 503 retries (waits included) before the probe fails; 0 or more.
     type: float
     default: 60
   fail_on_unhealthy:

@@ -131,8 +131,9 @@ options:
         elements: str
   remove_denied:
     description:
-      - When a denied package is already installed, uninstall it (restart the container afterwards). Otherwise the
-        task fails naming it.
+      - When a denied package is already installed, or an installed distribution makes a denied module importable,
+        uninstall it (restart the container afterwards). Otherwise the task fails naming it. A denied module that no
+        distribution owns (a folder put there by hand) cannot be uninstalled; the task then fails saying where it is.
     type: bool
     default: false
   allow_source_build:
