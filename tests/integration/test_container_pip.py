@@ -195,7 +195,7 @@ def test_refusal_leaves_the_container_unchanged(shared_target, pip_index, tmp_pa
 
 def _exec_starts(container: str, since: str) -> list[str]:
     """The exec_start events of a container since a time: what ran in it."""
-    done = subprocess.run(["docker", "events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
+    done = subprocess.run(["docker", "events", "--since", since, "--until", f"{time.time():.6f}", "--filter",
                            f"container={container}", "--filter", "event=exec_start", "--format",
                            "{{.Actor.Attributes.execID}}"], capture_output=True, text=True, check=True, timeout=30)
     return done.stdout.split()
@@ -214,8 +214,7 @@ def test_requirements_pip_would_misread_are_refused_before_anything_runs(shared_
                     "--dest", "/app", "bench-helper-lib==1.0.0")
     assert fetched.returncode == 0, fetched.stdout + fetched.stderr
     before = freeze(shared_target)
-    since = str(int(time.time()) - 1)
-    time.sleep(1)
+    since = f"{time.time():.6f}"  # after the last exec of this test (docker events takes fractions of seconds)
     result = container_pip({"container": shared_target, "index_url": pip_index, "packages": [requirement],
                             "manifest_dir": str(tmp_path)})
     assert result["failed"] and not result["changed"]
