@@ -19,10 +19,14 @@ import os
 from typing import Any
 
 from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._health.options import ARGUMENT_SPEC, RANGES
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import DEFAULT_EXCLUDES, MAX_FILE_SIZE, load_dir
 from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
 from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
@@ -45,9 +49,58 @@ def _sibling(path: str, suffix: str) -> str | None:
     return candidate if os.path.isfile(candidate) else None
 
 
-def _read_text(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.read().strip()
+def _read_text(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except UnicodeDecodeError as exc:
+        raise ControllerInputError(f"{what} {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                                   f"{exc.start}: {exc.reason}): save it as UTF-8") from None
+    except OSError as exc:
+        raise ControllerInputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def _shorthand(args: dict[str, Any]) -> dict[str, Any]:
+    """Paths given as plain strings become {path: ...} entries; anything else is left to the argument spec,
+    except values that are neither, which are named here."""
+    files = args.get("audio_files")
+    if isinstance(files, str):
+        files = [files]
+    if isinstance(files, list):
+        entries = []
+        for index, entry in enumerate(files):
+            if isinstance(entry, str):
+                entry = {"path": entry}
+            elif not isinstance(entry, dict):
+                raise ControllerInputError(
+                    f"audio_files[{index}] must be a path or a mapping with path (and reference, name), got "
+                    f"{entry!r} ({type(entry).__name__})")
+            entries.append(entry)
+        args["audio_files"] = entries
+    diar = args.get("diarization_file")
+    if isinstance(diar, str):
+        args["diarization_file"] = {"path": diar}
+    elif diar is not None and not isinstance(diar, dict):
+        raise ControllerInputError(f"diarization_file must be a path or a mapping with path (and speakers, name), "
+                                   f"got {diar!r} ({type(diar).__name__})")
+    return args
+
+
+def validated(args: dict[str, Any]) -> dict[str, Any]:
+    """The task's options checked against the module's argument spec and ranges, before the controller reads
+    any of them; raises ControllerInputError naming the option."""
+    args = _shorthand(dict(args))
+    result = ArgumentSpecValidator(ARGUMENT_SPEC).validate(args)
+    if result.error_messages:
+        # The validator's text for an unknown option lacks the words AnsibleModule puts before it.
+        raise ControllerInputError("; ".join(
+            f"Unsupported parameters for audio_health: {exc}" if isinstance(exc, UnsupportedError) else str(exc)
+            for exc in result.errors.errors))
+    bad = range_problems(result.validated_parameters, RANGES)
+    if bad:
+        raise ControllerInputError("; ".join(bad))
+    # Only what the task set goes on to the module (its defaults stay in the argument spec).
+    return {key: result.validated_parameters[key] for key in args}
 
 
 def expected_overlay(folder: str) -> dict[str, str]:
@@ -79,16 +132,17 @@ class ActionModule(ActionBase):
         files = args.get("audio_files")
         if files is None:
             files = [{"path": os.path.join(SHIPPED_AUDIO, name)} for name in DEFAULT_FIXTURES]
-        if not isinstance(files, list):
-            raise ControllerInputError(f"audio_files must be a list of {{path, reference}} entries, got {files!r}")
         resolved = []
         for entry in files:
-            entry = {"path": entry} if isinstance(entry, str) else dict(entry or {})
-            if not entry.get("path"):
-                raise ControllerInputError(f"each audio_files entry needs a path, got {entry!r}")
+            entry = dict(entry)
             entry["path"] = self._find(os.path.expanduser(str(entry["path"])), "test audio")
-            if entry.get("reference") is None and _sibling(entry["path"], ".txt"):
-                entry["reference"] = _read_text(_sibling(entry["path"], ".txt"))
+            text_file = _sibling(entry["path"], ".txt")
+            if entry.get("reference") is None and text_file:
+                entry["reference"] = _read_text(text_file, "reference file")
+                if not entry["reference"]:
+                    raise ControllerInputError(
+                        f"reference file {text_file} is empty: write the words spoken in {entry['path']} into it, "
+                        "or remove it to only require a non-empty transcript")
             self._load(entry["path"], shipped)
             resolved.append(entry)
         args["audio_files"] = resolved
@@ -96,14 +150,19 @@ class ActionModule(ActionBase):
         diar = args.get("diarization_file")
         if diar is None:
             diar = {"path": os.path.join(SHIPPED_AUDIO, DIARIZATION_FIXTURE)}
-        diar = {"path": diar} if isinstance(diar, str) else dict(diar)
-        diar["path"] = self._find(os.path.expanduser(str(diar.get("path", ""))), "diarization audio")
+        diar = dict(diar)
+        diar["path"] = self._find(os.path.expanduser(str(diar["path"])), "diarization audio")
         companion = _sibling(diar["path"], ".json")
         if diar.get("speakers") is None and companion:
+            text = _read_text(companion, "speaker file")
             try:
-                diar["speakers"] = int(json.loads(_read_text(companion))["speakers"])
-            except (OSError, ValueError, KeyError, TypeError):
-                raise ControllerInputError(f"{companion} should be JSON with an integer 'speakers' key") from None
+                speakers = json.loads(text)["speakers"]
+            except (ValueError, KeyError, TypeError):
+                speakers = None
+            if not isinstance(speakers, int) or isinstance(speakers, bool) or speakers < 1:
+                raise ControllerInputError(f"{companion} should be JSON with a positive integer 'speakers' key "
+                                           f"(the speakers in {diar['path']})")
+            diar["speakers"] = speakers
         if diar["path"] not in shipped:
             self._load(diar["path"], shipped)
         args["diarization_file"] = diar
@@ -122,13 +181,13 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
-        lock_dir = args.get("lock_dir") or default_lock_dir()
-        lock_key = args.get("lock_key") or task_vars.get("inventory_hostname") or "localhost"
         try:
-            lock_timeout = float(args.get("lock_timeout", LOCK_ARGUMENT_SPEC["lock_timeout"]["default"]))
+            args = validated(self._task.args)
+            lock_dir = args.get("lock_dir") or default_lock_dir()
+            lock_key = args.get("lock_key") or task_vars.get("inventory_hostname") or "localhost"
+            lock_timeout = args.get("lock_timeout", LOCK_ARGUMENT_SPEC["lock_timeout"]["default"])
             args = self._controller_args(args)
-        except (ControllerInputError, ValueError) as exc:
+        except ControllerInputError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
             return result
         for key in ACTION_ONLY:

@@ -37,6 +37,11 @@ RETRY_STATUSES = (503,)
 CONNECT_TIMEOUT = 10.0
 MAX_SINGLE_WAIT = 30.0
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+# OpenSSL's reason in requests' SSLError text: "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:992)".
+_SSL_REASON = re.compile(r"\[SSL: (?P<code>[A-Z0-9_]+)\] (?P<text>.+?) \(_ssl\.c")
+# What OpenSSL says when the other end does not speak TLS (a plain-HTTP port, typically).
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL",
+            "HTTP_REQUEST")
 
 
 class HttpFailure(Exception):
@@ -115,10 +120,11 @@ class HttpClient:
     def _send(self, method: str, url: str, **kwargs: Any):
         start = self.clock()
         try:
-            answer = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, self.timeout), **kwargs)
+            # verify per request: requests lets REQUESTS_CA_BUNDLE override a session's ca_path, not this.
+            answer = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, self.timeout),
+                                          **{"verify": self.session.verify, **kwargs})
         except requests.exceptions.SSLError as exc:
-            raise HttpFailure("tls", f"TLS verification failed for {url} ({exc.__class__.__name__}): give ca_path, "
-                                     "or set validate_certs=false for a self-signed test host") from None
+            raise HttpFailure("tls", self._tls_message(url, str(exc))) from None
         except requests.exceptions.Timeout:
             raise HttpFailure("timeout", f"{method} {url} got no answer within {self.timeout:g} s") from None
         except requests.exceptions.ConnectionError as exc:
@@ -131,6 +137,23 @@ class HttpClient:
         finally:
             self.log.append({"method": method, "url": url, "seconds": self.clock() - start})
         return answer
+
+    def _tls_message(self, url: str, text: str) -> str:
+        """Tell a certificate that is not trusted from a port that does not speak TLS at all; never suggest
+        turning verification off when it is off already."""
+        found = _SSL_REASON.search(text)
+        code, reason = (found.group("code"), found.group("text")) if found else ("", text.splitlines()[0][-200:])
+        if code == "CERTIFICATE_VERIFY_FAILED" or "certificate verify failed" in text:
+            if isinstance(self.session.verify, str):
+                return (f"TLS certificate verification failed for {url} ({reason}): the certificate is not signed "
+                        f"by a CA in ca_path {self.session.verify}, or does not name this host")
+            return (f"TLS certificate verification failed for {url} ({reason}): give ca_path (the PEM of the CA "
+                    "that signed it), or set validate_certs=false for a self-signed test host")
+        if code in _NOT_TLS:
+            return (f"TLS handshake with {url} failed ({reason}): the server does not speak TLS on that port "
+                    "(a plain HTTP service?): use http:// in the URL, or the service's TLS port")
+        hint = "" if self.session.verify is False else "; or set validate_certs=false for a self-signed test host"
+        return f"TLS handshake with {url} failed ({reason}): check the server's TLS set-up{hint}"
 
     def request(self, method: str, url: str, **kwargs: Any) -> Reply:
         first = self.clock()

@@ -86,7 +86,8 @@ options:
     default: true
   ca_path:
     description:
-      - PEM file of CA certificates to verify TLS with, on the host where the module runs.
+      - PEM file of CA certificates to verify TLS with, on the host where the module runs. A missing file, or one
+        without a PEM certificate, is refused before any request.
     type: path
   stt_model:
     description:
@@ -114,7 +115,8 @@ options:
       - Real-speech WAV files for the C(stt) probe, as paths B(on the controller) (the action plugin reads them
         there). Default is the collection's C(files/audio/single_speaker.wav) and C(two_speakers.wav).
       - The reference transcript is O(audio_files[].reference), else the text file next to the audio with a
-        C(.txt) suffix. Without a reference the probe only requires a non-empty transcript.
+        C(.txt) suffix (UTF-8). Without a reference the probe only requires a non-empty transcript; a reference
+        with no words (or an empty C(.txt) file) is refused.
     type: list
     elements: dict
     suboptions:
@@ -141,21 +143,23 @@ options:
       speakers:
         description:
           - Number of speakers expected; default from the C(speakers) key of the C(.json) file next to the audio.
-          - Without it, any count from 1 to O(max_speakers) passes.
+          - Without it, any count from 1 to O(max_speakers) passes. At most O(max_speakers).
         type: int
       name:
         description: Name used in messages; defaults to the file name without suffix.
         type: str
   max_speakers:
-    description: The most speakers the diarizer can tell apart (Sortformer 4spk).
+    description: The most speakers the diarizer can tell apart (Sortformer 4spk); 1 to 4.
     type: int
     default: 4
   wer_threshold:
-    description: Highest word error rate a transcript may have and still pass.
+    description: Highest word error rate a transcript may have and still pass; 0 to 1.
     type: float
     default: 0.25
   min_speech_seconds:
-    description: Seconds of detected speech that test audio and TTS output must hold at least.
+    description:
+      - Seconds of detected speech that test audio and TTS output must hold at least; more than 0 (0 would let
+        silence and noise past the input guard).
     type: float
     default: 1.0
   probes:
@@ -177,15 +181,15 @@ options:
       - File name to sha256 map the live overlay must match. Default is computed from O(overlay_dir).
     type: dict
   timeout:
-    description: Seconds to wait for one answer.
+    description: Seconds to wait for one answer; more than 0.
     type: float
     default: 120
   retries:
-    description: How many times a 503 answer is retried before the probe fails as C(unavailable).
+    description: How many times a 503 answer is retried before the probe fails as C(unavailable); 0 or more.
     type: int
     default: 5
   retry_max_time:
-    description: Seconds one request may spend in 503 retries (waits included) before the probe fails.
+    description: Seconds one request may spend in 503 retries (waits included) before the probe fails; 0 or more.
     type: float
     default: 60
   fail_on_unhealthy:
@@ -337,55 +341,62 @@ lock_file:
 import base64
 import hashlib
 import os
+import ssl
 import traceback
 from typing import Any
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import Settings
-from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import PROBES, InputError, available_probes, run
+from ansible_collections.spark_control.audio.plugins.module_utils._health.options import ARGUMENT_SPEC, PROBES, RANGES, URL_OPTIONS
+from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import InputError, available_probes, run
 from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient
-from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
+from ansible_collections.spark_control.audio.plugins.module_utils._wer import normalise
 
 USER_AGENT = "spark_control.audio.audio_health"
-FILE_SPEC = {"path": {"type": "path", "required": True}, "reference": {"type": "str"}, "name": {"type": "str"}}
-DIARIZATION_SPEC = {"path": {"type": "path", "required": True}, "speakers": {"type": "int"},
-                    "name": {"type": "str"}}
-
-ARGUMENT_SPEC: dict[str, Any] = {
-    "control_url": {"type": "str", "default": "http://127.0.0.1:9999"},
-    "stt_url": {"type": "str"},
-    "tts_url": {"type": "str"},
-    "via": {"type": "str", "choices": ["auto", "control", "direct"], "default": "auto"},
-    "api_token": {"type": "str", "no_log": True},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_path": {"type": "path"},
-    "stt_model": {"type": "str", "default": "parakeet-tdt-0.6b-v2"},
-    "tts_model": {"type": "str", "default": "kokoro"},
-    "voices": {"type": "list", "elements": "str", "default": ["af_heart"]},
-    "tts_text": {"type": "str", "default": "The quarterly report is ready, and the team will review it on Friday."},
-    "audio_files": {"type": "list", "elements": "dict", "options": FILE_SPEC},
-    "diarization_file": {"type": "dict", "options": DIARIZATION_SPEC},
-    "max_speakers": {"type": "int", "default": 4},
-    "wer_threshold": {"type": "float", "default": 0.25},
-    "min_speech_seconds": {"type": "float", "default": 1.0},
-    "probes": {"type": "list", "elements": "str", "choices": list(PROBES)},
-    "overlay_dir": {"type": "path"},
-    "expected_overlay": {"type": "dict"},
-    "timeout": {"type": "float", "default": 120},
-    "retries": {"type": "int", "default": 5},
-    "retry_max_time": {"type": "float", "default": 60},
-    "fail_on_unhealthy": {"type": "bool", "default": True},
-    # Filled by the action plugin: the test audio read on the controller, base64 with its sha256.
-    "_audio": {"type": "dict", "default": {}},
-    **LOCK_ARGUMENT_SPEC,
-}
 
 
-def _strip(url: str | None) -> str | None:
-    return url.rstrip("/") if url else None
+def _url(params: dict[str, Any], key: str) -> str | None:
+    """The option's base URL without a trailing slash, None when unset; anything but http(s)://host is refused."""
+    value = (params[key] or "").strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise InputError(f"{key} {value!r} is not a valid URL ({exc}): give e.g. http://127.0.0.1:8010") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{key} {value!r} is not an http:// or https:// URL with a host: give e.g. "
+                         "http://127.0.0.1:8010")
+    return value.rstrip("/")
+
+
+def _check_ca_path(path: str | None) -> None:
+    """A missing or non-PEM ca_path is named before any request (requests would only say 'invalid path')."""
+    if not path:
+        return
+    if not os.path.isfile(path):
+        raise InputError(f"ca_path {path} does not exist on the host the module runs on: give the PEM file of the "
+                         "CA that signed the services' certificates (a path on the audio host)")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError) as exc:
+        raise InputError(f"ca_path {path} holds no usable PEM CA certificate ({exc}): give a PEM file") from None
+
+
+def _check_references(fixtures: list[dict[str, Any]]) -> None:
+    """A reference with no words would score any transcript as wrong (WER 1.0): refuse it up front."""
+    for index, fixture in enumerate(fixtures):
+        reference = fixture.get("reference")
+        if reference is not None and not normalise(reference):
+            raise InputError(
+                f"audio_files[{index}].reference for {fixture['path']} has no words ({reference!r}): give the words "
+                "spoken in the recording, or leave reference unset to only require a non-empty transcript")
 
 
 def _name(entry: dict[str, Any]) -> str:
@@ -407,23 +418,25 @@ def _materialise(entry: dict[str, Any], shipped: dict[str, Any]) -> dict[str, An
 
 
 def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str, str]]:
-    control, stt, tts = _strip(params["control_url"]), _strip(params["stt_url"]), _strip(params["tts_url"])
+    bad = range_problems(params, RANGES)
+    if bad:
+        raise InputError("; ".join(bad))
+    control, stt, tts = (_url(params, key) for key in URL_OPTIONS)
     via = params["via"] if params["via"] != "auto" else ("control" if control else "direct")
     if via == "control" and not control:
         raise InputError("via=control needs control_url")
     if via == "direct" and not (stt and tts):
         raise InputError("without Spark Control (via=direct or control_url empty) both stt_url and tts_url are "
                          "needed")
-    if not 0 <= params["wer_threshold"] <= 1:
-        raise InputError(f"wer_threshold must be between 0 and 1, got {params['wer_threshold']}")
-    if params["max_speakers"] < 1:
-        raise InputError("max_speakers must be at least 1")
-    for key in ("retries", "timeout", "retry_max_time"):
-        if params[key] < 0:
-            raise InputError(f"{key} must not be negative")
+    _check_ca_path(params["ca_path"])
     shipped = params["_audio"] or {}
     fixtures = [_materialise(f, shipped) for f in params["audio_files"] or []]
+    _check_references(fixtures)
     diarization = _materialise(params["diarization_file"], shipped) if params["diarization_file"] else None
+    expected_speakers = (diarization or {}).get("speakers")
+    if expected_speakers is not None and expected_speakers > params["max_speakers"]:
+        raise InputError(f"diarization_file.speakers is {expected_speakers}, more than max_speakers "
+                         f"({params['max_speakers']}): the diarizer cannot find them all")
     client = HttpClient(token=params["api_token"], validate_certs=params["validate_certs"], user_agent=USER_AGENT,
                         ca_path=params["ca_path"], timeout=params["timeout"], retries=params["retries"],
                         retry_max_time=params["retry_max_time"])
@@ -443,6 +456,11 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
                                   else "no expected_overlay (or overlay_dir) to compare with")
     if "stt" in probes and not fixtures:
         raise InputError("the stt probe needs audio_files (real speech with reference text)")
+    if "tts" in probes:
+        if not params["voices"] or not all(v.strip() for v in params["voices"]):
+            raise InputError(f"the tts probe needs voices, each a voice id such as af_heart; got {params['voices']}")
+        if not normalise(params["tts_text"]):
+            raise InputError(f"tts_text {params['tts_text']!r} has no words to speak and hear back: give a sentence")
     if "diarization" in probes and not diarization:
         raise InputError("the diarization probe needs diarization_file (real speech of several speakers)")
     return settings, probes, skipped

@@ -18,13 +18,16 @@ description:
     (O(pinned_packages)) or named in the file; NGC local versions such as C(2.9.0a0+145a3a7bda.nv25.10) included."
   - "Resolves before touching anything, with C(pip install --dry-run --report), and refuses, leaving the container
     as it was, when a pinned package would be upgraded, downgraded or reinstalled; when a package of O(deny) appears
-    anywhere in the resolution (dependencies of dependencies included); when a package has no wheel and would be
+    anywhere in the resolution (dependencies of dependencies included), or a wheel of the resolution, under any
+    name, would make a module of O(deny[].modules) importable (read from the wheels' file lists, fetched into the
+    container's scratch folder before anything is installed); when a package has no wheel and would be
     built from source without being listed in O(allow_source_build); or when pip cannot resolve (the conflicting
     requirements are quoted), cannot find a package, or cannot reach the index."
   - "Installs with the same constraints (C(--no-build-isolation) when a package of O(no_build_isolation) is
     involved, so that for example torchaudio builds against the installed torch), then verifies that every pinned
-    version is unchanged, that nothing denied got in and that the O(import_checks) (C(import torch) by default)
-    still succeed. If a check fails, what the run added is uninstalled and what it changed is put back."
+    version is unchanged, that nothing denied got in (by name, nor a denied module that became importable, found
+    with C(importlib.util.find_spec) without importing it) and that the O(import_checks) (C(import torch) by
+    default) still succeed. If a check fails, what the run added is uninstalled and what it changed is put back."
   - "Records what was installed in a manifest on the managed host (O(manifest_dir)), since C(docker rm) loses it;
     O(reinstall=true) installs the recorded packages again at their recorded versions, for example after the
     container was recreated (the C(spark_control.audio.container_packages) role's C(reinstall) entry point, run
@@ -93,23 +96,28 @@ options:
     type: str
   deny:
     description:
-      - Packages that must never be installed in this container, with the reason (shown in the error).
-      - "The default denies C(cuda-python) and C(cuda-bindings), which break C(parakeet-asr) on GB10: NeMo's greedy
-        TDT decoder uses CUDA graphs unless C(use_cuda_graph_decoder) is false, and with these packages importable
-        it takes the full conditional-node graph path, which crashes real decodes with an illegal memory access.
-        Set V([]) for a container where they are fine."
-      - "A denied package that is already installed because an installed package requires it (C(nemo_toolkit) 3
-        requires C(cuda-bindings), so every NGC image with NeMo 3 has it) came with the image: it is left in
-        place with a warning, installs go on, and RV(kept_denied) lists it. The parakeet overlay forces CUDA-graph
-        decoding off (C(use_cuda_graph_decoder=false) unless C(ASR_CUDA_GRAPHS=on)); its C(GET /overlay) reports
-        C(runtime.nemo_toolkit), C(runtime.cuda_bindings) and the live decoder's C(runtime.decoder_cuda_graphs)."
+      - Packages that must never be installed in this container, with the reason (shown in the error), and the
+        modules that no package, under any name, may make importable.
+      - "The default denies C(cuda-python) and C(cuda-bindings), and any package that ships the C(cuda) module
+        they install, which break C(parakeet-asr) on GB10: NeMo then enables CUDA-graph decoding, which crashes
+        real decodes with an illegal memory access. Set V([]) for a container where they are fine."
+      - "A denied package that is already installed because a distribution of its C(kept_for) requires it
+        (C(nemo_toolkit) 3 requires C(cuda-bindings), so every NGC image with NeMo 3 has it) came with the image: it
+        is left in place with a warning, installs go on, and RV(kept_denied) lists it. The parakeet overlay forces
+        CUDA-graph decoding off (C(use_cuda_graph_decoder=false) unless C(ASR_CUDA_GRAPHS=on)); its C(GET /overlay)
+        reports C(runtime.nemo_toolkit), C(runtime.cuda_bindings) and the live decoder's
+        C(runtime.decoder_cuda_graphs)."
     type: list
     elements: dict
     default:
       - name: cuda-python
         reason: NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10
+        modules: [cuda]
+        kept_for: []
       - name: cuda-bindings
         reason: NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10
+        modules: [cuda]
+        kept_for: [nemo-toolkit]
     suboptions:
       name:
         description: Package name (any spelling; compared normalised).
@@ -118,12 +126,31 @@ options:
       reason:
         description: Why it is denied.
         type: str
+      modules:
+        description:
+          - Importable modules (V(cuda), or dotted like V(cuda.bindings)) that no distribution may provide. A
+            top-level name covers everything under it (V(cuda) also covers C(cuda.bindings) and any other
+            package sharing the C(cuda) namespace).
+          - "Checked before installing, from the file list of every wheel of the resolution. A source build's
+            modules are known only once built, and a C(.pth) file can add paths: both are caught by the check
+            after installing, which uninstalls what the run added."
+          - Default is the module the name spells (C(foo-bar) -> C(foo_bar)); V([]) denies by name only.
+        type: list
+        elements: str
+      kept_for:
+        description:
+          - "Distributions whose own requirement of this package makes an installed copy part of the image's stack
+            (V([nemo-toolkit]) for C(cuda-bindings)): when one of them requires it, the copy is left in place with a
+            warning instead of failing the run, and never removed. New installs of the package are still refused."
+        type: list
+        elements: str
+        default: []
   remove_denied:
     description:
-      - When a denied package is already installed, uninstall it (restart the container afterwards). Otherwise the
-        task fails naming it.
-      - A denied package that another installed package requires (see O(deny)) is never uninstalled, as that would
-        break the image's own stack.
+      - When a denied package is already installed, or an installed distribution makes a denied module importable,
+        uninstall it (restart the container afterwards). Otherwise the task fails naming it. A denied module that no
+        distribution owns (a folder put there by hand) cannot be uninstalled; the task then fails saying where it is.
+      - A denied package kept for the image's own stack (see O(deny)) is never uninstalled, as that would break it.
     type: bool
     default: false
   allow_source_build:
@@ -157,6 +184,11 @@ options:
     description:
       - Base URL of the package index (C(--index-url)), as seen from inside the container. Default is the
         container's own pip configuration.
+      - "Credentials in it (C(https://user:token@host/simple/)), as in O(extra_index_urls) and O(find_links), are
+        never shown or stored: they are masked in every message and result, left out of the manifest, and given to
+        pip in a netrc file of the run's scratch folder (mode 0600, removed afterwards) instead of its command line,
+        which any user of the host can read. One login per host; the password must be set and have no white
+        space."
     type: str
   extra_index_urls:
     description:
@@ -183,17 +215,18 @@ options:
     default: []
   retries:
     description:
-      - How often pip retries a failed connection (C(--retries)).
+      - How often pip retries a failed connection (C(--retries)); 0 or more.
     type: int
     default: 2
   network_timeout:
     description:
-      - Socket timeout of pip, in seconds (C(--timeout)).
+      - Socket timeout of pip, in seconds (C(--timeout)); more than 0.
     type: int
     default: 15
   pip_timeout:
     description:
-      - Longest time, in seconds, that one pip run in the container may take (source builds can be slow).
+      - Longest time, in seconds, that one pip run in the container may take (source builds can be slow); more
+        than 0.
     type: int
     default: 1800
   manifest_dir:
@@ -343,10 +376,23 @@ pip_version:
   returned: always
   sample: "23.0.1"
 refusals:
-  description: Why the installation was refused (C(rule) V(pinned), V(denied) or V(source_build), C(package), C(detail)).
+  description:
+    - Why the installation was refused (C(rule) V(pinned), V(denied) or V(source_build), C(package), C(detail), and
+      C(module) when a denied module would have become importable).
   type: list
   elements: dict
   returned: on refusal
+wheels_checked:
+  description: The wheels of the resolution whose file lists were checked for denied modules.
+  type: list
+  elements: str
+  returned: when a deny entry has modules and the resolution has wheels
+  sample: [loose_torch_user-1.0.0-py3-none-any.whl, bench_helper_lib-2.0.0-py3-none-any.whl]
+denied_modules:
+  description: Denied modules importable in the container through no denied distribution (with O(remove_denied=false)).
+  type: list
+  elements: str
+  returned: when such a module is found
 failure_kind:
   description:
     - What kind of pip failure stopped the run - V(index_unreachable), V(unknown_package), V(no_matching_version),
@@ -379,9 +425,18 @@ from ansible_collections.spark_control.audio.plugins.module_utils._docker import
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import path_for
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import Requirement, RequirementError, parse_requirement
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import DEFAULT_DENY, deny_map
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import Run, Settings, sources_from
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import Range
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import (
+    Requirement, RequirementError, is_module_name, is_project_name, parse_requirement)
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import (
+    DEFAULT_DENY, deny_kept_for, deny_map, deny_modules, entry_modules,
+)
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import check as check_sources
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import secrets, sources_from
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import Run, Settings
+
+SHORT_REASON = "NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10"
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "container": {"type": "str", "required": True, "aliases": ["name"]},
@@ -392,8 +447,11 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "constraint_file": {"type": "str"},
     "deny": {
         "type": "list", "elements": "dict",
-        "default": [{"name": d["name"], "reason": "NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10"} for d in DEFAULT_DENY],
-        "options": {"name": {"type": "str", "required": True}, "reason": {"type": "str"}},
+        "default": [{"name": d["name"], "reason": SHORT_REASON, "modules": d["modules"], "kept_for": d["kept_for"]}
+                    for d in DEFAULT_DENY],
+        "options": {"name": {"type": "str", "required": True}, "reason": {"type": "str"},
+                    "modules": {"type": "list", "elements": "str"},
+                    "kept_for": {"type": "list", "elements": "str", "default": []}},
     },
     "remove_denied": {"type": "bool", "default": False},
     "allow_source_build": {"type": "list", "elements": "str", "default": ["torchaudio"]},
@@ -413,6 +471,42 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "if_missing": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
 } | DOCKER_ARGUMENT_SPEC
 
+RANGES = {
+    "retries": Range(low=0),
+    "network_timeout": Range(low=0, low_open=True),
+    "pip_timeout": Range(low=0, low_open=True),
+    "docker_timeout": Range(low=0, low_open=True),
+}
+NAME_LISTS = ("pinned_packages", "allow_source_build", "no_build_isolation")
+
+
+class OptionError(CollectionError):
+    """An option's value is malformed; the message names the option."""
+
+
+def check_options(params: dict[str, Any]) -> None:
+    """What the argument spec cannot say: ranges, names that must be package or module names, paths."""
+    bad = range_problems(params, RANGES)
+    if not params["container"].strip():
+        bad.append("container is empty: give the name or id of the running container")
+    if not params["python"].strip():
+        bad.append("python is empty: give the container's Python interpreter, e.g. python or /opt/venv/bin/python")
+    if params["constraint_file"] is not None and not params["constraint_file"].startswith("/"):
+        bad.append(f"constraint_file {params['constraint_file']!r} is not an absolute path inside the container")
+    for key in NAME_LISTS:
+        bad += [f"{key}[{i}] {name!r} is not a package name" for i, name in enumerate(params[key])
+                if not is_project_name(name)]
+    bad += [f"import_checks[{i}] {name!r} is not a module name (dotted Python identifiers, e.g. torch or "
+            "torch.cuda)" for i, name in enumerate(params["import_checks"]) if not is_module_name(name)]
+    for i, entry in enumerate(params["deny"]):
+        if not is_project_name(entry["name"]):
+            bad.append(f"deny[{i}].name {entry['name']!r} is not a package name")
+            continue
+        bad += [f"deny[{i}].modules[{j}] {module!r} is not a module name (dotted Python identifiers, e.g. cuda or "
+                "cuda.bindings)" for j, module in enumerate(entry_modules(entry)) if not is_module_name(module)]
+    if bad:
+        raise OptionError("; ".join(bad))
+
 
 def _requirements(texts: list[str]) -> list[Requirement]:
     try:
@@ -421,12 +515,19 @@ def _requirements(texts: list[str]) -> list[Requirement]:
         raise RequirementError(f"packages: {exc}") from None
 
 
+def _sources(params: dict[str, Any]) -> dict[str, Any]:
+    sources = sources_from(params)
+    check_sources(sources)
+    return sources
+
+
 def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Settings:
-    deny = deny_map(params["deny"])
+    check_options(params)
     # The short default reason of the option becomes the full story in the error message.
-    for entry in DEFAULT_DENY:
-        if deny.get(entry["name"]) == "NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10":
-            deny[entry["name"]] = entry["reason"]
+    full = {d["name"]: d["reason"] for d in DEFAULT_DENY}
+    entries = [dict(e, reason=full[e["name"]]) if e.get("reason") == SHORT_REASON and e["name"] in full else e
+               for e in params["deny"]]
+    deny = deny_map(entries)
     keep_manifest = params["record"] or params["reinstall"]
     return Settings(
         container=params["container"],
@@ -435,12 +536,14 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Setti
         family=params["pinned_packages"],
         constraint_file=params["constraint_file"],
         deny=deny,
+        deny_modules=deny_modules(entries),
+        deny_kept_for=deny_kept_for(entries),
         remove_denied=params["remove_denied"],
         allow_source_build=set(params["allow_source_build"]),
         no_build_isolation=set(params["no_build_isolation"]),
         prefer_binary=params["prefer_binary"],
         import_checks=params["import_checks"],
-        sources=sources_from(params),
+        sources=_sources(params),
         retries=params["retries"],
         network_timeout=params["network_timeout"],
         manifest_path=path_for(params["manifest_dir"], params["container"]) if keep_manifest else None,
@@ -457,6 +560,8 @@ def main() -> None:
     )
     _deps.check(module)
     params = module.params
+    # The credentials in the source URLs are masked in everything returned (invocation, messages, results).
+    module.no_log_values.update(secrets(sources_from(params)))
     try:
         settings = settings_from(params, module.check_mode, module._diff)
         if settings.reinstall and not os.path.exists(settings.manifest_path):

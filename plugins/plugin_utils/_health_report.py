@@ -133,8 +133,14 @@ def summary(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
                      f"probes passed{', LLM ' + str(llm) if llm else ''})")
         if result.get("remediated"):
             first = ", ".join(f"{name}: {code}" for name, code in sorted((result.get("first_failures") or {}).items()))
-            lines.append(f"  remediated: the first run failed ({first or 'unknown'}); the overlay was reapplied "
-                         f"and the probes below are from the second run")
+            done = [f"started {', '.join(result['started_containers'])}"] if result.get("started_containers") else []
+            # Results from before the container start existed always meant a reapply.
+            if result.get("reapplied_overlay", not done):
+                done.append("reapplied the overlay")
+            lines.append(f"  remediated: the first run failed ({first or 'unknown'}); {' and '.join(done)}; "
+                         f"the probes below are from the second run")
+        for problem in result.get("remediation_problems") or []:
+            lines.append(f"  remediation problem: {problem}")
         for probe in probes:
             mark = "ok  " if probe.get("ok") else "FAIL"
             extra = "" if probe.get("ok") else f" [{probe.get('failure')}] {probe.get('message')}"

@@ -159,6 +159,18 @@ REFUSALS = {
     "import torch broken afterwards": (
         {"packages": ["torch-shadow"]}, "rolled_back",
         ["import torch fails", "torch is shadowed", "are as before the run"]),
+    # Denied by what would become importable, under any distribution name.
+    "a wheel under another name shipping cuda": (
+        {"packages": ["speech-turbo"]}, "denied",
+        ["accel-kernels 1.0.0 (pulled in by speech-turbo -> accel-kernels; its wheel makes module cuda importable)",
+         "illegal memory access"]),
+    "cuda in a wheel's .data/purelib": (
+        {"packages": ["gpu-shim-data"]}, "denied",
+        ["gpu-shim-data 1.0.0 (requested directly; its wheel makes module cuda importable)"]),
+    "cuda through a .pth file, caught after installing": (
+        {"packages": ["pth-cuda-hook"]}, "rolled_back",
+        ["denied module cuda is importable after installing", "pth_cuda_hook_lib/cuda",
+         "owned by no distribution", "are as before the run"]),
 }
 
 
@@ -179,6 +191,38 @@ def test_refusal_leaves_the_container_unchanged(shared_target, pip_index, tmp_pa
     assert "Traceback" not in result["msg"]
     assert freeze(shared_target) == before
     assert not (tmp_path / f"{shared_target}.json").exists()
+
+
+def _exec_starts(container: str, since: str) -> list[str]:
+    """The exec_start events of a container since a time: what ran in it."""
+    done = subprocess.run(["docker", "events", "--since", since, "--until", f"{time.time():.6f}", "--filter",
+                           f"container={container}", "--filter", "event=exec_start", "--format",
+                           "{{.Actor.Attributes.execID}}"], capture_output=True, text=True, check=True, timeout=30)
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("requirement, message", [
+    ("x; touch /tmp/pwned", "packages: 'x; touch /tmp/pwned' is not a valid requirement (Expected a marker variable "
+                            "or quoted string)"),
+    ("bench_helper_lib-1.0.0-py3-none-any.whl", "packages: 'bench_helper_lib-1.0.0-py3-none-any.whl' is a direct "
+                                                "reference (URL, path or archive file)"),
+])
+def test_requirements_pip_would_misread_are_refused_before_anything_runs(shared_target, pip_index, tmp_path,
+                                                                         requirement, message):
+    # The wheel pip would pick up from the working folder, were it given the bare file name.
+    fetched = dexec(shared_target, "python", "-m", "pip", "download", "--no-deps", "--index-url", pip_index,
+                    "--dest", "/app", "bench-helper-lib==1.0.0")
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    before = freeze(shared_target)
+    since = f"{time.time():.6f}"  # after the last exec of this test (docker events takes fractions of seconds)
+    result = container_pip({"container": shared_target, "index_url": pip_index, "packages": [requirement],
+                            "manifest_dir": str(tmp_path)})
+    assert result["failed"] and not result["changed"]
+    assert result["msg"].startswith(message), result["msg"]
+    assert _exec_starts(shared_target, since) == []  # nothing ran in the container, pip least of all
+    assert freeze(shared_target) == before
+    assert dexec(shared_target, "test", "-e", "/tmp/pwned").returncode == 1
+    dexec(shared_target, "rm", "-f", "/app/bench_helper_lib-1.0.0-py3-none-any.whl")
 
 
 def test_missing_container_and_missing_pip(pip_index):
@@ -339,3 +383,126 @@ def test_cuda_python_bypass_breaks_real_speech_only_and_is_caught_and_removed(pi
         assert healed.status_code == 200 and wer(reference, healed.json()["text"]) <= 0.25
     finally:
         remove(name)
+
+
+def test_a_cuda_module_under_another_name_is_refused_and_real_speech_keeps_working(pip_index, tmp_path):
+    """speech-turbo pulls in accel-kernels, which ships a top-level cuda package: plain pip lets it in and real
+    speech crashes; container_pip refuses it before installing, and names and removes it when it got in anyway."""
+    name = f"parakeet-asr-turbo{SUFFIX}"
+    url = f"http://127.0.0.1:{HAZARD_PORT}"
+    # The overlay's cpu engine reproduces the hazard (cuda importable, CUDA graphs allowed) and loads fast.
+    run_container(name, env={"ASR_HOST": "127.0.0.1", "ASR_PORT": str(HAZARD_PORT), "ASR_CUDA_GRAPHS": "on"},
+                  overlay=True)
+    speech = (AUDIO / "single_speaker.wav").read_bytes()
+    reference = (AUDIO / "single_speaker.txt").read_text()
+    try:
+        assert _wait_loaded(url)["phase"] == "ready"
+        before = freeze(name)
+        refused = container_pip({"container": name, "index_url": pip_index, "packages": ["speech-turbo"],
+                                 "manifest_dir": str(tmp_path)})
+        assert refused["failed"] and refused["refusals"][0]["module"] == "cuda", refused["msg"]
+        assert freeze(name) == before
+        fine = _transcribe(url, speech)
+        assert fine.status_code == 200 and wer(reference, fine.json()["text"]) <= 0.25
+
+        naive = dexec(name, "python", "-m", "pip", "install", "--index-url", pip_index, "speech-turbo")
+        assert naive.returncode == 0, naive.stdout + naive.stderr
+        subprocess.run(["docker", "restart", name], check=True, capture_output=True)
+        _wait_loaded(url)
+        crashed = _transcribe(url, speech)
+        assert crashed.status_code >= 500 and "illegal memory access" in crashed.text
+
+        found = container_pip({"container": name, "manifest_dir": str(tmp_path)})
+        assert found["failed"] and found["denied_modules"] == ["cuda"]
+        assert "makes denied module(s) importable: cuda from " in found["msg"]
+        assert "installed by accel-kernels" in found["msg"]
+        fixed = container_pip({"container": name, "remove_denied": True, "manifest_dir": str(tmp_path)})
+        assert fixed["changed"] and fixed["removed_denied"] == ["accel-kernels==1.0.0"], fixed.get("msg")
+        subprocess.run(["docker", "restart", name], check=True, capture_output=True)
+        assert _wait_loaded(url)["phase"] == "ready"
+        healed = _transcribe(url, speech)
+        assert healed.status_code == 200 and wer(reference, healed.json()["text"]) <= 0.25
+    finally:
+        remove(name)
+
+
+# -- index credentials: used, never shown, never stored ------------------------------------------
+PASSWORD = "hunter2-Zq8"
+
+
+class AuthIndex:
+    """The bench's built index served from this process on 127.0.0.1, answering only with the right login."""
+
+    def __init__(self, folder: Path) -> None:
+        import base64
+        import functools
+        import http.server
+        import threading
+
+        expected = "Basic " + base64.b64encode(f"ci:{PASSWORD}".encode()).decode()
+        seen = self.seen = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def do_GET(self):
+                ok = self.headers.get("Authorization") == expected
+                seen.append((self.path, ok))
+                if not ok:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="bench"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                super().do_GET()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     functools.partial(Handler, directory=str(folder)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/simple/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _ansible_vvv(args: dict) -> subprocess.CompletedProcess:
+    """The module run as a person runs it, at -vvv with the default output."""
+    cmd = [str(BIN / "ansible"), "localhost", "-vvv", "-m", "spark_control.audio.container_pip", "-a",
+           json.dumps(args), "-e", f"ansible_python_interpreter={sys.executable}"]
+    env = ansible_env() | {"ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "0"}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=600)
+
+
+def test_index_credentials_reach_pip_but_no_output_and_no_file(target, pip_index, tmp_path):
+    index = AuthIndex(REPO / ".cache" / "bench-pypi" / (SUFFIX or "main"))
+    try:
+        url = index.url.replace("http://", f"http://ci:{PASSWORD}@")
+        done = _ansible_vvv({"container": target, "index_url": url, "packages": ["loose-torch-user"],
+                             "manifest_dir": str(tmp_path)})
+        assert "CHANGED" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+        assert PASSWORD not in done.stdout + done.stderr
+        assert "ci:********@127.0.0.1" in done.stdout  # the invocation shows the URL, masked
+        # pip really used the login (from the netrc file): every request it sent was authorised.
+        assert index.seen and all(ok for _path, ok in index.seen), index.seen
+        assert versions(target)["loose-torch-user"] == "1.0.0"
+        manifest = tmp_path / f"{target}.json"
+        assert PASSWORD not in manifest.read_text()
+        assert oct(manifest.stat().st_mode & 0o777) == "0o600" and oct(tmp_path.stat().st_mode & 0o777) != "0o777"
+        assert json.loads(manifest.read_text())["sources"]["credentials_not_recorded"] == ["index_url"]
+        # No scratch folder (with the netrc file) is left behind.
+        assert dexec(target, "sh", "-c", "ls -d /tmp/spark-container-pip-* 2>/dev/null").stdout == ""
+    finally:
+        index.close()
+
+
+def test_the_probe_of_an_index_with_credentials_connects_to_its_host(shared_target, tmp_path):
+    dead = DEAD_INDEX.replace("http://", f"http://ci:{PASSWORD}@")
+    done = _ansible_vvv({"container": shared_target, "index_url": dead, "packages": ["loose-torch-user"],
+                         "retries": 0, "manifest_dir": str(tmp_path)})
+    assert "FAILED" in done.stdout and PASSWORD not in done.stdout + done.stderr
+    # Looked up as a host name, "ci:...@127.0.0.1" would fail name resolution; the host itself refuses.
+    assert f"{DEAD_INDEX}: URLError: [Errno 111] Connection refused" in done.stdout, done.stdout[-3000:]
+    assert "Name or service not known" not in done.stdout and "nodename nor servname" not in done.stdout

@@ -22,7 +22,7 @@ FAILURES = {
     "service_down": "a service (or its container) does not answer",
     "connection": "connection refused or reset",
     "timeout": "no answer in time",
-    "tls": "TLS verification failed",
+    "tls": "TLS failed: the certificate is not trusted, or the port does not speak TLS",
     "unavailable": "503 Service Unavailable after every retry",
     "http_error": "an unexpected HTTP status",
     "bad_response": "an answer of the wrong shape",

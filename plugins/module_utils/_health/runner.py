@@ -18,10 +18,9 @@ from ansible_collections.spark_control.audio.plugins.module_utils._errors import
 from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard as guard
 from ansible_collections.spark_control.audio.plugins.module_utils._health import probes_service as service
 from ansible_collections.spark_control.audio.plugins.module_utils._health import probes_speech as speech
+from ansible_collections.spark_control.audio.plugins.module_utils._health.options import PROBES
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import (
     Fail, ProbeResult, Settings, Timer)
-
-PROBES = ("liveness", "catalogue", "overlay", "stt", "diarization", "tts")
 
 
 class InputError(CollectionError):

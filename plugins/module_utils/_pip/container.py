@@ -16,7 +16,7 @@ import posixpath
 import tarfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 try:  # requests comes with the docker SDK
@@ -40,8 +40,11 @@ MIN_PIP = (22, 2)  # first pip with `install --dry-run --report`
 # order and the wanted files, instead of `pip --version` + `pip list` + a
 # read (benchmarks/container_pip_snapshot.py). Names are normalised on the host
 # (_pip.names), where the first of each name wins, as for pip and import.
+# With SPARK_FIND_MODULES set (comma-separated), it also says where each of
+# those modules would be imported from, and which distributions own it, with
+# find_spec and PathFinder: nothing is imported, no package code runs.
 _SNAPSHOT = (
-    "import importlib.metadata as md, json, sys\n"
+    "import importlib.machinery, importlib.metadata as md, importlib.util, json, os, sys\n"
     "sys.path[:] = [p for p in sys.path if p not in ('', '.')]\n"
     "out = {'pip': None, 'dists': [], 'files': {}}\n"
     "try:\n"
@@ -57,6 +60,40 @@ _SNAPSHOT = (
     "        out['files'][path] = open(path, encoding='utf-8').read()\n"
     "    except FileNotFoundError:\n"
     "        out['files'][path] = None\n"
+    "def locate(name):\n"
+    "    parts = name.split('.')\n"
+    "    try:\n"
+    "        spec = importlib.util.find_spec(parts[0])\n"
+    "        for depth in range(2, len(parts) + 1):\n"
+    "            if spec is None or not spec.submodule_search_locations:\n"
+    "                return None\n"
+    "            spec = importlib.machinery.PathFinder.find_spec('.'.join(parts[:depth]),\n"
+    "                                                            list(spec.submodule_search_locations))\n"
+    "    except (ImportError, ValueError):\n"
+    "        return None\n"
+    "    return spec\n"
+    "wanted = [m for m in os.environ.get('SPARK_FIND_MODULES', '').split(',') if m]\n"
+    "owners = md.packages_distributions() if wanted and hasattr(md, 'packages_distributions') else {}\n"
+    "out['modules'] = {}\n"
+    "for name in wanted:\n"
+    "    spec = locate(name)\n"
+    "    if spec is not None:\n"
+    "        places = list(spec.submodule_search_locations or [])\n"
+    "        origin = spec.origin if spec.origin not in (None, 'namespace') else (places[0] if places else '')\n"
+    "        out['modules'][name] = {'origin': origin, 'dists': sorted(set(owners.get(name.split('.')[0], [])))}\n"
+    "print(json.dumps(out))\n"
+)
+# Every file of each wheel in a folder (the entries pip would unpack).
+_WHEEL_FILES = (
+    "import json, os, sys, zipfile\n"
+    "out = {}\n"
+    "for name in sorted(os.listdir(sys.argv[1])):\n"
+    "    if name.endswith('.whl'):\n"
+    "        try:\n"
+    "            with zipfile.ZipFile(os.path.join(sys.argv[1], name)) as whl:\n"
+    "                out[name] = [entry for entry in whl.namelist() if not entry.endswith('/')]\n"
+    "        except (OSError, zipfile.BadZipFile) as exc:\n"
+    "            out[name] = f'{type(exc).__name__}: {exc}'\n"
     "print(json.dumps(out))\n"
 )
 _IMPORTS = (
@@ -71,14 +108,33 @@ _IMPORTS = (
     "print(json.dumps(out))\n"
 )
 
+# Reachability of the index and find-links locations pip looked in. A URL is
+# split with urllib.parse and the connection goes to its host name, never to
+# "user:password@host" (urllib.request would look that up in DNS); credentials
+# come from the run's netrc file (NETRC), as for pip.
 _PROBE = (
-    "import json, os, sys, urllib.request\n"
+    "import base64, json, netrc, os, sys, urllib.parse, urllib.request\n"
+    "try:\n"
+    "    logins = netrc.netrc(os.environ['NETRC']) if os.environ.get('NETRC') else None\n"
+    "except (OSError, netrc.NetrcParseError):\n"
+    "    logins = None\n"
     "out = {}\n"
     "for url in sys.argv[1:]:\n"
     "    try:\n"
-    "        if '://' in url and not url.startswith('file:'):\n"
-    "            urllib.request.build_opener().open(url, timeout=10).close()\n"
-    "        elif not os.path.exists(url.replace('file://', '', 1)):\n"
+    "        parts = urllib.parse.urlsplit(url)\n"
+    "        if parts.scheme in ('http', 'https'):\n"
+    "            host = parts.hostname or ''\n"
+    "            netloc = f'[{host}]' if ':' in host else host\n"
+    "            if parts.port:\n"
+    "                netloc += f':{parts.port}'\n"
+    "            request = urllib.request.Request(urllib.parse.urlunsplit(\n"
+    "                (parts.scheme, netloc, parts.path or '/', parts.query, '')))\n"
+    "            login = logins.authenticators(host) if logins else None\n"
+    "            if login:\n"
+    "                pair = f'{login[0]}:{login[2]}'.encode()\n"
+    "                request.add_header('Authorization', 'Basic ' + base64.b64encode(pair).decode())\n"
+    "            urllib.request.build_opener().open(request, timeout=10).close()\n"
+    "        elif not os.path.exists(parts.path if parts.scheme == 'file' else url):\n"
     "            raise FileNotFoundError('no such file or directory')\n"
     "        out[url] = None\n"
     "    except Exception as exc:\n"
@@ -126,6 +182,8 @@ class Snapshot:
     pip_version: str
     installed: dict[str, tuple[str, str]]
     files: dict[str, str | None]
+    # module -> {"origin": where it imports from, "dists": distributions that own it}, for the modules asked for
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ContainerPython:
@@ -159,9 +217,11 @@ class ContainerPython:
         return self.run([self.python, "-m", "pip", "--disable-pip-version-check", "--no-input", *args], env)
 
     # -- reading ----------------------------------------------------------
-    def snapshot(self, paths: list[str] | None = None) -> Snapshot:
-        """pip's version, the installed distributions and the text of ``paths`` (None: missing)."""
-        done = self.py(_SNAPSHOT, *(paths or []))
+    def snapshot(self, paths: list[str] | None = None, modules: list[str] | None = None) -> Snapshot:
+        """pip's version, the installed distributions, the text of ``paths`` (None: missing) and where
+        each of ``modules`` would import from (only those that would)."""
+        env = {"SPARK_FIND_MODULES": ",".join(modules)} if modules else None
+        done = self.py(_SNAPSHOT, *(paths or []), env=env)
         try:
             data = json.loads(done.output.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -184,7 +244,7 @@ class ContainerPython:
         installed: dict[str, tuple[str, str]] = {}
         for name, version in data["dists"]:
             installed.setdefault(canonical(name), (name, version))
-        return Snapshot(data["pip"], installed, data.get("files") or {})
+        return Snapshot(data["pip"], installed, data.get("files") or {}, data.get("modules") or {})
 
     def installed(self) -> dict[str, tuple[str, str]]:
         """canonical name -> (name, version) of every installed distribution."""
@@ -203,6 +263,15 @@ class ContainerPython:
             member = next((m for m in tar.getmembers() if m.isfile()), None)
             handle = tar.extractfile(member) if member else None
             return handle.read().decode("utf-8", "replace") if handle else None
+
+    def wheel_files(self, folder: str) -> dict[str, list[str] | str]:
+        """wheel file name -> its entries (or the error that kept it from being read), for a folder's wheels."""
+        done = self.py(_WHEEL_FILES, folder)
+        try:
+            return json.loads(done.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise ContainerExecError(f"cannot list the wheels in {folder} of container {self.name!r}: "
+                                     f"{done.output.strip()[-300:]}") from None
 
     def environment(self) -> dict[str, str]:
         pairs = (self.container.attrs.get("Config") or {}).get("Env") or []
@@ -230,11 +299,12 @@ class ContainerPython:
             return {}
         return {canonical(name): list(users) for name, users in results.items()}
 
-    def unreachable(self, urls: list[str]) -> dict[str, str]:
-        """url -> error, for every index or find-links location the container cannot read."""
+    def unreachable(self, urls: list[str], env: dict[str, str] | None = None) -> dict[str, str]:
+        """url -> error, for every index or find-links location the container cannot read (``env`` may
+        name the run's netrc file)."""
         if not urls:
             return {}
-        done = self.py(_PROBE, *urls)
+        done = self.py(_PROBE, *urls, env=env)
         try:
             results = json.loads(done.output.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -246,7 +316,7 @@ class ContainerPython:
         """A new folder under the container's /tmp (created by the first write into it)."""
         return f"/tmp/spark-container-pip-{uuid.uuid4().hex[:12]}"
 
-    def write_text(self, folder: str, name: str, text: str) -> str:
+    def write_text(self, folder: str, name: str, text: str, mode: int = 0o644) -> str:
         data = text.encode()
         parent, base = posixpath.split(folder)
         buf = io.BytesIO()
@@ -255,7 +325,7 @@ class ContainerPython:
             top.type, top.mode, top.mtime = tarfile.DIRTYPE, 0o700, int(time.time())
             tar.addfile(top)
             info = tarfile.TarInfo(f"{base}/{name}")
-            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
             tar.addfile(info, io.BytesIO(data))
         try:
             ok = self.container.put_archive(parent, buf.getvalue())

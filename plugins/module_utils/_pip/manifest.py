@@ -9,8 +9,10 @@ so they can be installed again, identically, after the container is
 recreated. It records, per requested package, the requirement as given and
 the version that got installed, plus the exact versions of the dependencies
 that came with them (``resolved``), the pins in force at the time, and the
-index options used (``sources``: a reinstall uses them unless given others).
-Writes are atomic, under a lock file (``_state_files``).
+index options used (``sources``, without credentials: a reinstall uses them
+unless given others). Writes are atomic, under a lock file
+(``_state_files``); the manifest is 0600 in a folder made 0700: it names the
+container's packages and index hosts, for the host's administrators only.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import re
 from typing import Any
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import recorded
 from ansible_collections.spark_control.audio.plugins.module_utils._state_files import atomic_write, locked, utc_timestamp
 
 TOOL = "spark_control.audio.container_pip"
@@ -58,10 +61,11 @@ def merged(current: dict[str, Any] | None, container: str, requested: dict[str, 
     if current:
         manifest["packages"] = dict(current.get("packages", {}))
         manifest["resolved"] = dict(current.get("resolved", {}))
-        manifest["sources"] = dict(current.get("sources", {}))
+        # recorded() also drops credentials a manifest of an earlier release may hold.
+        manifest["sources"] = recorded(dict(current.get("sources", {})))
         manifest["updated_at"] = current.get("updated_at")
     if sources:
-        manifest["sources"] = dict(sources)
+        manifest["sources"] = recorded(dict(sources))
     for name, (requirement, version) in requested.items():
         manifest["packages"][name] = {"requirement": requirement, "version": version}
         manifest["resolved"][name] = version
@@ -87,9 +91,9 @@ def save(path: str, manifest: dict[str, Any]) -> dict[str, Any]:
     folder = os.path.dirname(path)
     manifest = dict(manifest, updated_at=utc_timestamp())
     try:
-        os.makedirs(folder, mode=0o755, exist_ok=True)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
         with locked(os.path.join(folder, ".lock")):
-            atomic_write(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(), 0o644)
+            atomic_write(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(), 0o600)
     except OSError as exc:
         raise ManifestError(f"cannot write the package manifest {path}: {exc}") from None
     return manifest

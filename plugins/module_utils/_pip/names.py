@@ -28,6 +28,9 @@ except ImportError as exc:
 
 # A project name at the start of free text (pip's output: "x 1.0 depends on y").
 _LEADING_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+# PEP 508 project names, and dotted Python module names (identifiers, ASCII here as on an index).
+_PROJECT = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 # What pip takes as a local file rather than a project name.
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
@@ -35,6 +38,14 @@ _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 def canonical(name: str) -> str:
     """PEP 503 normalised project name: ``Cuda_Python`` -> ``cuda-python``."""
     return str(canonicalize_name(name))
+
+
+def is_project_name(text: str) -> bool:
+    return bool(_PROJECT.match(text or ""))
+
+
+def is_module_name(text: str) -> bool:
+    return bool(_MODULE.match(text or ""))
 
 
 def leading_name(text: str) -> str | None:

@@ -8,7 +8,9 @@ resolution (transitive dependencies included):
 
 * ``pinned``: a package the constraint set pins (torch family, image pins)
   would be upgraded, downgraded, replaced or reinstalled;
-* ``denied``: a package on the container's deny list would be installed;
+* ``denied``: a package on the container's deny list would be installed, or
+  a wheel of the resolution would make a denied module importable (read
+  from the wheels' file lists, ``wheel_modules``; see ``module_refusals``);
 * ``source_build``: a package has no wheel and would be built from source,
   and source builds were not allowed for it.
 """
@@ -26,9 +28,12 @@ CUDA_GRAPH_REASON = (
     "decodes on GB10 with 'an illegal memory access was encountered' (silence and tones still pass); the "
     "parakeet overlay sets the flag false, nothing else that decodes in the container does"
 )
+# `cuda` is the whole namespace both ship into (cuda.bindings, cuda.cudart...): any wheel
+# that makes it importable, under whatever name, is refused for parakeet-asr.
+# nemo_toolkit 3 requires cuda-bindings: in an NGC image with NeMo 3 that copy is the image's own (kept_for).
 DEFAULT_DENY = [
-    {"name": "cuda-python", "reason": CUDA_GRAPH_REASON},
-    {"name": "cuda-bindings", "reason": CUDA_GRAPH_REASON},
+    {"name": "cuda-python", "reason": CUDA_GRAPH_REASON, "modules": ["cuda"], "kept_for": []},
+    {"name": "cuda-bindings", "reason": CUDA_GRAPH_REASON, "modules": ["cuda"], "kept_for": ["nemo-toolkit"]},
 ]
 
 
@@ -39,17 +44,44 @@ class Refusal:
     detail: str
     reason: str = ""  # denied: why this package is denied
     via: str = ""     # denied: how it got into the resolution
+    module: str = ""  # denied by module: the denied module the package would make importable
 
     def __str__(self) -> str:
         return self.detail
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "package": self.package, "detail": self.detail}
+        out = {"rule": self.rule, "package": self.package, "detail": self.detail}
+        return out | ({"module": self.module} if self.module else {})
+
+
+def _reason(entry: dict) -> str:
+    return entry.get("reason") or "denied for this container"
 
 
 def deny_map(entries: list[dict]) -> dict[str, str]:
     """canonical name -> reason, from the module's ``deny`` option."""
-    return {canonical(e["name"]): (e.get("reason") or "denied for this container") for e in entries}
+    return {canonical(e["name"]): _reason(e) for e in entries}
+
+
+def entry_modules(entry: dict) -> list[str]:
+    """The modules a deny entry denies: as given, else the one its name spells (``foo-bar`` -> ``foo_bar``)."""
+    if entry.get("modules") is not None:
+        return list(entry["modules"])
+    return [canonical(entry["name"]).replace("-", "_")]
+
+
+def deny_modules(entries: list[dict]) -> dict[str, str]:
+    """module -> reason, from the module's ``deny`` option (the first entry naming a module wins)."""
+    found: dict[str, str] = {}
+    for entry in entries:
+        for module in entry_modules(entry):
+            found.setdefault(module, _reason(entry))
+    return found
+
+
+def deny_kept_for(entries: list[dict]) -> dict[str, set[str]]:
+    """denied name -> the distributions whose requirement of it makes an installed copy the image's own."""
+    return {canonical(e["name"]): {canonical(n) for n in e.get("kept_for") or []} for e in entries}
 
 
 def pulled_in_by(plan: list[Planned], target: str) -> list[str]:
@@ -94,6 +126,22 @@ def check(plan: list[Planned], pinned: dict[str, str], installed: dict[str, tupl
                 f"{sorted(allowed) or 'no package'}: add {item.name} to allow_source_build if building it in "
                 "the container is intended"
             )))
+    return refusals
+
+
+def module_refusals(plan: list[Planned], item: Planned, hits: list[tuple[str, str]],
+                    denied_modules: dict[str, str]) -> list[Refusal]:
+    """Refusals for a planned wheel that would make denied modules importable (``hits``: module, file)."""
+    chain = pulled_in_by(plan, item.canonical)
+    how = "requested directly" if item.requested or len(chain) < 2 else "pulled in by " + " -> ".join(chain)
+    refusals = []
+    for module, path in hits:
+        reason = denied_modules[module]
+        refusals.append(Refusal("denied", item.name, (
+            f"{item.name} {item.version} ({how}) would make denied module {module} importable ({path} in its "
+            f"wheel): {reason}"
+        ), reason=reason, via=f"{item.name} {item.version} ({how}; its wheel makes module {module} importable)",
+            module=module))
     return refusals
 
 

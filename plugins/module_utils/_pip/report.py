@@ -40,6 +40,7 @@ class Planned:
     source_build: bool
     url: str
     requires: tuple[str, ...] = ()
+    sha256: str = ""  # of the file pip planned, when the index gave it
 
     @property
     def canonical(self) -> str:
@@ -94,7 +95,11 @@ def parse(text: str | None) -> list[Planned]:
         if not metadata.get("name") or not metadata.get("version"):
             raise ReportError(f"an entry of pip's installation report lacks name/version: {item!r:.200}")
         info = item.get("download_info") or {}
+        archive = info.get("archive_info") or {}
+        legacy = str(archive.get("hash") or "")  # pip < 23.1: "sha256=<hex>"
+        sha256 = (archive.get("hashes") or {}).get("sha256") or (legacy[7:] if legacy.startswith("sha256=") else "")
         planned.append(Planned(
+            sha256=str(sha256),
             name=metadata["name"], version=metadata["version"], requested=bool(item.get("requested")),
             source_build=not _is_wheel(info), url=info.get("url", ""),
             requires=_requires(metadata, item.get("requested_extras") or [], report.get("environment")),

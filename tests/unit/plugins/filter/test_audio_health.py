@@ -56,10 +56,17 @@ def test_summary_and_verdict():
 
 
 def test_summary_says_when_a_host_was_remediated():
-    fixed = dict(HEALTHY, remediated=True, first_failures={"overlay": "overlay_missing", "diarization": "x"})
+    fixed = dict(HEALTHY, remediated=True, first_failures={"overlay": "overlay_missing", "diarization": "x"},
+                 started_containers=[], reapplied_overlay=True)
     lines = F["audio_health_summary"]({"spark2": fixed})
-    assert lines[1] == ("  remediated: the first run failed (diarization: x, overlay: overlay_missing); the overlay "
-                        "was reapplied and the probes below are from the second run")
+    assert lines[1] == ("  remediated: the first run failed (diarization: x, overlay: overlay_missing); reapplied the "
+                        "overlay; the probes below are from the second run")
+    started = dict(fixed, first_failures={"liveness": "service_down"}, started_containers=["parakeet-asr", "kokoro"],
+                   reapplied_overlay=False, remediation_problems=["spark-control does not exist: recreate it"])
+    lines = F["audio_health_summary"]({"spark2": started})
+    assert lines[1:3] == ["  remediated: the first run failed (liveness: service_down); started parakeet-asr, kokoro; "
+                          "the probes below are from the second run",
+                          "  remediation problem: spark-control does not exist: recreate it"]
     assert not any("remediated" in line for line in F["audio_health_summary"]({"spark2": HEALTHY}))
 
 

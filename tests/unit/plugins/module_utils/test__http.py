@@ -8,7 +8,8 @@ import pytest
 from ansible_collections.spark_control.audio.plugins.module_utils._http import (
     HttpClient, HttpFailure, retry_after_seconds)
 
-from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import Reply, ScriptedServer
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import (
+    Reply, ScriptedServer, self_signed, server_tls)
 
 
 class Sleeps:
@@ -117,3 +118,41 @@ def test_retry_after_values(value, expected):
 
 def test_retry_after_http_date():
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == pytest.approx(10.0)
+
+
+# -- TLS: a certificate that is not trusted is not the same as a port without TLS --------------
+@pytest.mark.parametrize("validate_certs", [True, False])
+def test_https_to_a_plain_http_port_says_so(validate_certs):
+    with ScriptedServer({"GET /health": Reply(200, {})}) as srv:
+        url = srv.url.replace("http://", "https://") + "/health"
+        with pytest.raises(HttpFailure) as info:
+            HttpClient(validate_certs=validate_certs).request("GET", url)
+    assert info.value.kind == "tls"
+    assert str(info.value) == (f"TLS handshake with {url} failed (wrong version number): the server does not speak "
+                               "TLS on that port (a plain HTTP service?): use http:// in the URL, or the service's "
+                               "TLS port")
+
+
+def test_untrusted_certificate_suggests_ca_path(tmp_path):
+    cert, key = self_signed(tmp_path)
+    with ScriptedServer({"GET /health": Reply(200, {})}, tls=server_tls(cert, key)) as srv:
+        with pytest.raises(HttpFailure) as info:
+            HttpClient().request("GET", srv.url + "/health")
+        trusted = HttpClient(ca_path=str(cert)).request("GET", srv.url + "/health")
+        unverified = HttpClient(validate_certs=False).request("GET", srv.url + "/health")
+    assert info.value.kind == "tls"
+    assert str(info.value) == (f"TLS certificate verification failed for {srv.url}/health (certificate verify "
+                               "failed: self-signed certificate): give ca_path (the PEM of the CA that signed it), "
+                               "or set validate_certs=false for a self-signed test host")
+    assert trusted.status == 200 and unverified.status == 200
+
+
+def test_certificate_from_another_ca_names_ca_path(tmp_path):
+    cert, key = self_signed(tmp_path)
+    other, _unused = self_signed(tmp_path, "other")
+    with ScriptedServer({"GET /health": Reply(200, {})}, tls=server_tls(cert, key)) as srv:
+        with pytest.raises(HttpFailure) as info:
+            HttpClient(ca_path=str(other)).request("GET", srv.url + "/health")
+    assert str(info.value) == (f"TLS certificate verification failed for {srv.url}/health (certificate verify "
+                               f"failed: self-signed certificate): the certificate is not signed by a CA in ca_path "
+                               f"{other}, or does not name this host")

@@ -106,3 +106,102 @@ def test_overlay_is_left_out_of_the_defaults_without_stt_url():
         defaults(stt_url="http://127.0.0.1:8010/", expected_overlay={"main.py": "a" * 64}))
     assert "overlay" in probes and not_run == {}
     assert _settings.stt_url == "http://127.0.0.1:8010"
+
+
+# -- bad input: every one ends in a message that names the option, before any request ---------
+# (audio_files: [5] and diarization_file: 5 are refused by the action plugin, which every task
+# goes through: ansible-core's own suboption validation answers the first with "must be a list"
+# and raises a TypeError on the second, before the module's code runs.)
+def _not_pem(tmp_path) -> dict:
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    return {"ca_path": str(tmp_path / "ca.pem")}
+
+
+BAD_INPUT = {
+    "timeout zero": ({"timeout": 0}, "timeout must be greater than 0, got 0"),
+    "timeout not a number": (
+        {"timeout": "soon"},
+        "argument 'timeout' is of type str and we were unable to convert to float: "
+        "<class 'str'> cannot be converted to a float"),
+    "retries negative": ({"retries": -1}, "retries must be at least 0, got -1"),
+    "retry_max_time negative": ({"retry_max_time": -5}, "retry_max_time must be at least 0, got -5"),
+    "min_speech_seconds negative": ({"min_speech_seconds": -1}, "min_speech_seconds must be greater than 0, got -1"),
+    "min_speech_seconds zero": ({"min_speech_seconds": 0}, "min_speech_seconds must be greater than 0, got 0"),
+    "wer_threshold above 1": ({"wer_threshold": 1.5}, "wer_threshold must be between 0 and 1, got 1.5"),
+    "wer_threshold negative": ({"wer_threshold": -0.1}, "wer_threshold must be between 0 and 1, got -0.1"),
+    "max_speakers zero": ({"max_speakers": 0}, "max_speakers must be between 1 and 4, got 0"),
+    "max_speakers beyond the diarizer": ({"max_speakers": 5}, "max_speakers must be between 1 and 4, got 5"),
+    "two ranges at once": (
+        {"timeout": -1, "retries": -2}, "timeout must be greater than 0, got -1; retries must be at least 0, got -2"),
+    "speakers zero": (
+        {"diarization_file": {"path": "b.wav", "speakers": 0}},
+        "diarization_file.speakers must be between 1 and 4, got 0"),
+    "speakers above max_speakers": (
+        {"diarization_file": {"path": "b.wav", "speakers": 3}, "max_speakers": 2},
+        "diarization_file.speakers is 3, more than max_speakers (2): the diarizer cannot find them all"),
+    "lock_timeout not a number": (
+        {"lock_timeout": "abc"},
+        "argument 'lock_timeout' is of type str and we were unable to convert to float: "
+        "<class 'str'> cannot be converted to a float"),
+    "control_url without a scheme": (
+        {"control_url": "localhost:9999"},
+        "control_url 'localhost:9999' is not an http:// or https:// URL with a host: give e.g. http://127.0.0.1:8010"),
+    "stt_url with a bad port": (
+        {"stt_url": "http://127.0.0.1:port"},
+        "stt_url 'http://127.0.0.1:port' is not a valid URL (Port could not be cast to integer value as 'port'): "
+        "give e.g. http://127.0.0.1:8010"),
+    "tts_url of another scheme": (
+        {"tts_url": "ftp://127.0.0.1/"},
+        "tts_url 'ftp://127.0.0.1/' is not an http:// or https:// URL with a host: give e.g. http://127.0.0.1:8010"),
+    "ca_path missing": (
+        {"ca_path": "/nonexistent/ca.pem"},
+        "ca_path /nonexistent/ca.pem does not exist on the host the module runs on: give the PEM file of the CA "
+        "that signed the services' certificates (a path on the audio host)"),
+    "empty reference": (
+        {"audio_files": [{"path": "a.wav", "reference": ""}]},
+        "audio_files[0].reference for a.wav has no words (''): give the words spoken in the recording, or leave "
+        "reference unset to only require a non-empty transcript"),
+    "reference of punctuation only": (
+        {"audio_files": [{"path": "a.wav", "reference": "..."}]},
+        "audio_files[0].reference for a.wav has no words ('...')"),
+    "no voices for the tts probe": (
+        {"voices": []}, "the tts probe needs voices, each a voice id such as af_heart; got []"),
+    "an empty voice": (
+        {"voices": ["af_heart", " "]}, "the tts probe needs voices, each a voice id such as af_heart; got ['af_heart', ' ']"),
+    "tts_text without words": (
+        {"tts_text": " - "}, "tts_text ' - ' has no words to speak and hear back: give a sentence"),
+    "probe that does not exist": (
+        {"probes": ["latency"]},
+        "value of probes must be one or more of: liveness, catalogue, overlay, stt, diarization, tts. "
+        "Got no match for: latency"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_is_named_before_any_request(capsys, case):
+    args, message = BAD_INPUT[case]
+    with ScriptedServer({}) as srv:
+        base = {"control_url": srv.url, "audio_files": [{"path": "a.wav", "reference": "hello there"}],
+                "diarization_file": {"path": "b.wav", "speakers": 2}}
+        code, out = call(base | args, capsys)
+    assert code == 1 and out["failed"] and not out.get("changed")
+    assert message in out["msg"], out["msg"]
+    assert "unexpectedly" not in out["msg"] and "Traceback" not in out["msg"]
+    assert srv.requests == []
+
+
+def test_ca_path_that_is_not_pem_is_named(capsys, tmp_path):
+    code, out = call(_not_pem(tmp_path), capsys)
+    assert code == 1
+    assert out["msg"].startswith(f"ca_path {tmp_path}/ca.pem holds no usable PEM CA certificate ([X509: "
+                                 "NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found")
+
+
+def test_https_to_the_http_port_is_not_called_a_certificate_problem(capsys):
+    with ScriptedServer(routes()) as srv:
+        url = srv.url.replace("http://", "https://")
+        code, out = call(stt_only(url, validate_certs=False, probes=["liveness"]), capsys)
+    assert code == 1 and out["failures"] == {"liveness": "service_down"}
+    (liveness,) = [p for p in out["probes"] if p["name"] == "liveness"]
+    assert "does not speak TLS on that port" in liveness["message"]
+    assert "validate_certs" not in out["msg"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import ssl
+import subprocess
 import threading
 import time
 import wave
@@ -47,6 +49,21 @@ def fixture(name: str) -> tuple[bytes, str]:
     return (AUDIO / f"{name}.wav").read_bytes(), (AUDIO / f"{name}.txt").read_text().strip()
 
 
+def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 made with the openssl command: (cert.pem, key.pem)."""
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def server_tls(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 class Reply:
     def __init__(self, status: int = 200, body=None, headers: dict | None = None, delay: float = 0.0):
         self.status, self.body, self.headers, self.delay = status, body, headers or {}, delay
@@ -60,7 +77,7 @@ class Reply:
 class ScriptedServer:
     """routes: {"POST /v1/audio/transcriptions": [Reply, ...]}; the last reply repeats."""
 
-    def __init__(self, routes: dict[str, list[Reply] | Reply]):
+    def __init__(self, routes: dict[str, list[Reply] | Reply], tls: "ssl.SSLContext | None" = None):
         self.routes = {k: (v if isinstance(v, list) else [v]) for k, v in routes.items()}
         self.requests: list[dict] = []
         self.active = 0
@@ -103,7 +120,9 @@ class ScriptedServer:
             do_GET = do_POST = _answer
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> "ScriptedServer":

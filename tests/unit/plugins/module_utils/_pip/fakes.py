@@ -64,14 +64,22 @@ class FakePython:
         self.broken_imports: dict = {}    # canonical name installed -> {module: error}
         self.dead_urls: dict = {}
         self.requirers: dict = {}         # canonical name -> ["<dist> <version>"] installed that require it
+        self.probe_envs: list = []
+        self.modules: dict = {}           # module -> {"origin", "dists"}: importable while a dist is installed
+        self.wheels: dict = {}            # wheel file name -> its entries, for `pip download`
+        self.downloaded: list[str] = []
+        self.modes: dict[str, int] = {}
         self.calls: list[tuple[list[str], dict | None]] = []
         self.scratch_removed: list[str] = []
         self.snapshots = 0
 
     # reading
-    def snapshot(self, paths: list[str] | None = None) -> Snapshot:
+    def snapshot(self, paths: list[str] | None = None, modules: list[str] | None = None) -> Snapshot:
         self.snapshots += 1
-        return Snapshot("23.0.1", dict(self.table), {p: self.files.get(p) for p in paths or []})
+        found = {m: info for m, info in self.modules.items() if m in (modules or [])
+                 and (info.get("dists") is None or any(canonical(d) in self.table for d in info["dists"])
+                      or not info["dists"])}
+        return Snapshot("23.0.1", dict(self.table), {p: self.files.get(p) for p in paths or []}, found)
 
     def installed(self) -> dict:
         return self.snapshot().installed
@@ -93,16 +101,21 @@ class FakePython:
         return {canonical(n): [u for u in self.requirers.get(canonical(n), []) if canonical(u.split()[0]) in self.table]
                 for n in names}
 
-    def unreachable(self, urls: list[str]) -> dict:
+    def unreachable(self, urls: list[str], env: dict | None = None) -> dict:
+        self.probe_envs.append(env)
         return {u: self.dead_urls[u] for u in urls if u in self.dead_urls}
 
     # scratch
     def make_scratch(self) -> str:
         return "/tmp/spark-container-pip-test"
 
-    def write_text(self, folder: str, name: str, text: str) -> str:
+    def write_text(self, folder: str, name: str, text: str, mode: int = 0o644) -> str:
         self.files[f"{folder}/{name}"] = text
+        self.modes[f"{folder}/{name}"] = mode
         return f"{folder}/{name}"
+
+    def wheel_files(self, folder: str) -> dict:
+        return {name: self.wheels.get(name, []) for name in self.downloaded}
 
     def remove_tree(self, folder: str) -> None:
         self.scratch_removed.append(folder)
@@ -116,6 +129,9 @@ class FakePython:
             for name in args[2:]:
                 self.table.pop(canonical(name), None)
             return ExecResult(0, "")
+        if args[0] == "download":
+            self.downloaded += [a.split("#", 1)[0].rsplit("/", 1)[-1] for a in args if a.split("#", 1)[0].endswith(".whl")]
+            return ExecResult(0, "Saved ...")
         if "--dry-run" in args:
             kind, payload = self.dry_runs.pop(0)
             if kind == "fail":

@@ -21,7 +21,9 @@ def test_record_merge_and_reinstall_plan(tmp_path):
                      {"loose-torch-user": "1.0.0", "bench-helper-lib": "2.0.0"}, {"torch": "2.9.0a0+x.nv25.10"})
     saved = m.save(path, first)
     assert m.load(path) == saved and saved["updated_at"]
-    assert oct(os.stat(path).st_mode & 0o777) == "0o644"
+    # The manifest names packages and index hosts: for the host's administrators only.
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert oct(os.stat(tmp_path / "manifests").st_mode & 0o777) == "0o700"
     second = m.merged(saved, "parakeet-asr", {"sdist-only-lib": ("sdist-only-lib", "1.0.0")},
                       {"sdist-only-lib": "1.0.0"}, {"torch": "2.9.0a0+x.nv25.10"})
     assert set(second["packages"]) == {"loose-torch-user", "sdist-only-lib"}
@@ -52,3 +54,18 @@ def test_saved_file_is_plain_json(tmp_path):
     path = str(tmp_path / "c.json")
     m.save(path, m.merged(None, "c", {}, {}, {}))
     assert json.loads(open(path).read())["tool"] == "spark_control.audio.container_pip"
+
+
+def test_credentials_are_never_recorded(tmp_path):
+    sources = {"index_url": "https://ci:s3cr%40t@pypi.example.internal/simple/",
+               "extra_index_urls": ["https://extra.example.internal/simple/"]}
+    record = m.merged(None, "c", {"x": ("x", "1.0")}, {"x": "1.0"}, {}, sources)
+    assert record["sources"] == {"index_url": "https://pypi.example.internal/simple/",
+                                 "extra_index_urls": ["https://extra.example.internal/simple/"],
+                                 "credentials_not_recorded": ["index_url"]}
+    # A manifest written by an earlier release, with the password inside, loses it on the next write.
+    legacy = dict(record, sources={"index_url": "https://ci:s3cr%40t@pypi.example.internal/simple/"})
+    again = m.merged(legacy, "c", {}, {}, {})
+    path = m.path_for(str(tmp_path), "c")
+    m.save(path, again)
+    assert "s3cr" not in open(path).read()

@@ -7,9 +7,10 @@ import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import load, path_for
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import parse_requirement
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import DEFAULT_DENY, deny_map
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import DEFAULT_DENY, deny_kept_for, deny_map, deny_modules
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import index_args, sources_from
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import (
-    ContainerPipError, Run, Settings, index_args, sources_from,
+    ContainerPipError, Run, Settings,
 )
 from ansible_collections.spark_control.audio.plugins.modules import container_pip
 
@@ -24,7 +25,8 @@ SPEC = container_pip.ARGUMENT_SPEC
 def settings(tmp_path, *reqs, **overrides) -> Settings:
     base = dict(
         container="parakeet-asr", requirements=[parse_requirement(r) for r in reqs],
-        deny=deny_map(DEFAULT_DENY), allow_source_build={"torchaudio"}, no_build_isolation={"torchaudio"},
+        deny=deny_map(DEFAULT_DENY), deny_modules=deny_modules(DEFAULT_DENY), deny_kept_for=deny_kept_for(DEFAULT_DENY),
+         allow_source_build={"torchaudio"}, no_build_isolation={"torchaudio"},
         import_checks=["torch"], sources={"index_url": "http://127.0.0.1:8570/simple/"},
         manifest_path=path_for(str(tmp_path), "parakeet-asr"),
         # The rest as the module passes them: its argument spec's defaults.
@@ -51,7 +53,13 @@ def test_install_records_and_runs_with_the_constraint_set(tmp_path):
     assert install[-1] == "loose-torch-user" and "--no-build-isolation" not in install
     dry_env = fake.calls[0][1]
     # Dry run and install run with the same constraint file, which holds the exact NGC pins.
-    assert fake.calls[1][1] == dry_env and dry_env["PIP_CONSTRAINT"].startswith("/tmp/spark-container-pip-test/")
+    install_env = next(env for args, env in fake.calls if args[0] == "install" and "--dry-run" not in args)
+    assert install_env == dry_env and dry_env["PIP_CONSTRAINT"].startswith("/tmp/spark-container-pip-test/")
+    # Between them the planned wheels were fetched (exact files, no constraints) to read what they make importable.
+    download, download_env = fake.calls[1]
+    assert download[:2] == ["download", "--no-deps"] and download_env["PIP_CONSTRAINT"] == ""
+    assert result["wheels_checked"] == ["bench-helper-lib-2.0.0-py3-none-any.whl",
+                                        "loose-torch-user-1.0.0-py3-none-any.whl"]
     assert "torch==2.9.0a0+145a3a7bda.nv25.10" in result["constraints"]
     assert fake.scratch_removed == ["/tmp/spark-container-pip-test"]
     manifest = load(result["manifest_path"])
@@ -231,7 +239,8 @@ def test_a_kept_package_of_a_custom_deny_list_gets_no_cuda_story(tmp_path):
     fake = FakePython(installed={**FakePython().table, "legacy-lib": ("legacy-lib", "1.0"),
                                  "image-app": ("image-app", "2.0")})
     fake.requirers = {"legacy-lib": ["image-app 2.0"]}
-    result = Run(fake, settings(tmp_path, deny={"legacy-lib": "breaks the embedder"})).execute()
+    result = Run(fake, settings(tmp_path, deny={"legacy-lib": "breaks the embedder"},
+                                deny_kept_for={"legacy-lib": {"image-app"}})).execute()
     (note,) = [n for n in result["notes"] if "legacy-lib" in n]
     assert result["kept_denied"] == ["legacy-lib==1.0"] and "required by image-app 2.0" in note
     assert "CUDA" not in note
@@ -242,6 +251,18 @@ def test_a_denied_package_only_denied_ones_require_still_fails(tmp_path):
     fake = FakePython(installed={**FakePython().table, "cuda-python": ("cuda-python", "12.9.0"),
                                  "cuda-bindings": ("cuda-bindings", "12.9.0")})
     fake.requirers = {"cuda-bindings": ["cuda-python 12.9.0"]}
+    with pytest.raises(ContainerPipError) as err:
+        Run(fake, settings(tmp_path)).execute()
+    assert sorted(err.value.result["denied_installed"]) == ["cuda-bindings", "cuda-python"]
+    assert err.value.result["kept_denied"] == []
+
+
+def test_a_denied_package_a_hand_installed_package_requires_is_not_kept(tmp_path):
+    """Only the distributions of kept_for make a copy the image's: a plain `pip install asr-extras`
+    that brought cuda-python (and cuda-bindings) is caught, not excused."""
+    fake = FakePython(installed={**FakePython().table, "asr-extras": ("asr-extras", "1.0"),
+                                 "cuda-python": ("cuda-python", "12.9.0"), "cuda-bindings": ("cuda-bindings", "12.9.0")})
+    fake.requirers = {"cuda-python": ["asr-extras 1.0"], "cuda-bindings": ["cuda-python 12.9.0"]}
     with pytest.raises(ContainerPipError) as err:
         Run(fake, settings(tmp_path)).execute()
     assert sorted(err.value.result["denied_installed"]) == ["cuda-bindings", "cuda-python"]
@@ -302,3 +323,93 @@ def test_index_args():
     assert "no_index" not in sources
     assert index_args(sources, 0, 5) == ["--index-url", "http://i/simple/", "--extra-index-url", "http://e/",
                                          "--find-links", "/w", "--trusted-host", "i", "--retries", "0", "--timeout", "5"]
+
+
+# -- denied by what becomes importable, not only by name ------------------------------------
+def turbo(fake):
+    fake.dry_runs.append(("ok", report(("speech-turbo", "1.0.0", True, ["accel-kernels"]),
+                                       ("accel-kernels", "1.0.0", False))))
+    fake.wheels = {
+        "accel-kernels-1.0.0-py3-none-any.whl": ["accel_kernels/__init__.py", "cuda/__init__.py",
+                                                 "accel_kernels-1.0.0.dist-info/RECORD"],
+        "speech-turbo-1.0.0-py3-none-any.whl": ["speech_turbo/__init__.py"],
+    }
+    fake.install_adds = {"speech-turbo": ("speech-turbo", "1.0.0"), "accel-kernels": ("accel-kernels", "1.0.0")}
+
+
+def test_a_wheel_under_another_name_shipping_cuda_is_refused_before_installing(tmp_path):
+    fake = FakePython()
+    turbo(fake)
+    with pytest.raises(ContainerPipError) as info:
+        Run(fake, settings(tmp_path, "speech-turbo")).execute()
+    assert str(info.value) == (
+        "refused to install speech-turbo into 'parakeet-asr': (1) accel-kernels 1.0.0 (pulled in by speech-turbo -> "
+        "accel-kernels; its wheel makes module cuda importable) is denied in this container: "
+        + DEFAULT_DENY[0]["reason"] + ". Nothing was changed in the container (refused at the dry run).")
+    (refusal,) = info.value.result["refusals"]
+    assert refusal == {"rule": "denied", "package": "accel-kernels", "module": "cuda", "detail": (
+        "accel-kernels 1.0.0 (pulled in by speech-turbo -> accel-kernels) would make denied module cuda importable "
+        "(cuda/__init__.py in its wheel): " + DEFAULT_DENY[0]["reason"])}
+    assert fake.installs() == [] and "accel-kernels" not in fake.table
+    assert fake.scratch_removed == ["/tmp/spark-container-pip-test"]
+
+
+def test_without_denied_modules_no_wheel_is_fetched(tmp_path):
+    fake = FakePython()
+    turbo(fake)
+    result = Run(fake, settings(tmp_path, "speech-turbo", deny={}, deny_modules={})).execute()
+    assert result["changed"] and "accel-kernels==1.0.0" in result["installed"]
+    assert not [args for args, _env in fake.calls if args[0] == "download"]
+
+
+def test_a_denied_module_that_only_shows_after_installing_is_rolled_back(tmp_path):
+    """A .pth file can make a module importable that no file list shows: the check after installing finds it."""
+    fake = FakePython()
+    fake.dry_runs.append(("ok", report(("pth-hook", "1.0.0", True))))
+    fake.wheels = {"pth-hook-1.0.0-py3-none-any.whl": ["pth_hook.pth", "hidden/cuda/__init__.py"]}
+    fake.install_adds = {"pth-hook": ("pth-hook", "1.0.0")}
+    fake.modules = {"cuda": {"origin": "/site/hidden/cuda/__init__.py", "dists": ["pth-hook"]}}
+    with pytest.raises(ContainerPipError) as info:
+        Run(fake, settings(tmp_path, "pth-hook")).execute()
+    assert ("denied module cuda is importable after installing (from /site/hidden/cuda/__init__.py, owned by "
+            "pth-hook)") in str(info.value)
+    assert info.value.result["rollback"]["uninstalled"] == ["pth-hook"] and "pth-hook" not in fake.table
+    assert "ships pth_hook.pth, code that runs at every interpreter start" in info.value.result["notes"][0]
+
+
+def test_a_denied_module_already_importable_is_named_and_removed_with_its_distribution(tmp_path):
+    fake = FakePython()
+    fake.table["accel-kernels"] = ("accel-kernels", "1.0.0")
+    fake.modules = {"cuda": {"origin": "/site/cuda/__init__.py", "dists": ["accel_kernels"]}}
+    with pytest.raises(ContainerPipError) as info:
+        Run(fake, settings(tmp_path)).execute()
+    assert str(info.value) == (
+        "container 'parakeet-asr' makes denied module(s) importable: cuda from /site/cuda/__init__.py (installed by "
+        f"accel-kernels: {DEFAULT_DENY[0]['reason']}). Remove them (remove_denied=true, or: docker exec parakeet-asr "
+        "python -m pip uninstall -y accel-kernels) and restart the container")
+    assert info.value.result["denied_modules"] == ["cuda"]
+    fixed = Run(fake, settings(tmp_path, remove_denied=True)).execute()
+    assert fixed["changed"] and fixed["removed_denied"] == ["accel-kernels==1.0.0"]
+    assert "accel-kernels" not in fake.table
+
+
+def test_a_denied_module_no_distribution_owns_cannot_be_removed_by_the_module(tmp_path):
+    fake = FakePython()
+    fake.modules = {"cuda": {"origin": "/site/cuda/__init__.py", "dists": []}}
+    with pytest.raises(ContainerPipError) as info:
+        Run(fake, settings(tmp_path, remove_denied=True)).execute()
+    assert str(info.value).endswith(
+        "owned by no distribution: " + DEFAULT_DENY[0]["reason"] + "). Remove /site/cuda/__init__.py, which no "
+        "installed distribution owns (remove_denied cannot uninstall it), or recreate the container from its image")
+    assert [args for args, _env in fake.calls if args[0] == "uninstall"] == []
+
+
+def test_a_module_of_a_denied_distribution_is_left_to_the_distribution_rule(tmp_path):
+    fake = FakePython()
+    fake.table["cuda-bindings"] = ("cuda-bindings", "12.9.0")
+    fake.modules = {"cuda": {"origin": "/site/cuda", "dists": ["cuda_bindings", "cuda_pathfinder"]}}
+    with pytest.raises(ContainerPipError) as info:
+        Run(fake, settings(tmp_path)).execute()
+    assert str(info.value).startswith("container 'parakeet-asr' already has denied package(s) installed: "
+                                      "cuda-bindings 12.9.0 (")
+    assert "module" not in str(info.value)
