@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def _num(value: float) -> str:
+    """A bound or value as written: whole numbers exactly (4294967295, not 4.29497e+09)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 @dataclass(frozen=True)
 class Range:
     """Allowed values: ``low`` (excluded when ``low_open``) up to ``high`` (included); None is unbounded."""
@@ -27,14 +32,14 @@ class Range:
     low_open: bool = False
 
     def describe(self) -> str:
-        low = None if self.low is None else f"{'greater than' if self.low_open else 'at least'} {self.low:g}"
+        low = None if self.low is None else f"{'greater than' if self.low_open else 'at least'} {_num(self.low)}"
         if self.high is None:
             return low or "any number"
         if low is None:
-            return f"at most {self.high:g}"
+            return f"at most {_num(self.high)}"
         if not self.low_open:
-            return f"between {self.low:g} and {self.high:g}"
-        return f"{low} and at most {self.high:g}"
+            return f"between {_num(self.low)} and {_num(self.high)}"
+        return f"{low} and at most {_num(self.high)}"
 
     def holds(self, value: float) -> bool:
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
@@ -63,5 +68,5 @@ def problems(params: dict[str, Any], table: dict[str, Range]) -> list[str]:
             if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             if not allowed.holds(value):
-                found.append(f"{name} must be {allowed.describe()}, got {value:g}")
+                found.append(f"{name} must be {allowed.describe()}, got {_num(value)}")
     return found

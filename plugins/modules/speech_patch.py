@@ -411,6 +411,8 @@ from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import Range
+from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, Verify, run
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     DEFAULT_EXCLUDES, MAX_FILE_SIZE, OverlaySourceError, from_wire, load_dir, load_list)
@@ -457,23 +459,19 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-# Ranges the argument spec cannot express: (option, lowest, highest, what it is).
-_RANGES = (
-    ("stop_timeout", 0, None, "seconds"), ("ready_timeout", 0, None, "seconds"), ("log_lines", 0, None, "lines"),
-    ("owner_id", 0, 2 ** 32 - 1, "a numeric user id"), ("group_id", 0, 2 ** 32 - 1, "a numeric group id"),
-    ("max_file_size", 1, None, "bytes"), ("lock_timeout", 0, None, "seconds"),
-)
-_VERIFY_RANGES = (("max_wer", 0, 1, "a word error rate"), ("timeout", 1, None, "seconds"))
+# Ranges the argument spec cannot express.
+RANGES = {
+    "stop_timeout": Range(low=0), "ready_timeout": Range(low=0), "log_lines": Range(low=0),
+    "owner_id": Range(low=0, high=2 ** 32 - 1), "group_id": Range(low=0, high=2 ** 32 - 1),
+    "max_file_size": Range(low=1), "lock_timeout": Range(low=0),
+    "verify.max_wer": Range(low=0, high=1), "verify.timeout": Range(low=0, low_open=True),
+}
 
 
-def _check_ranges(values: dict[str, Any], ranges: tuple, prefix: str = "") -> None:
-    for name, low, high, what in ranges:
-        value = values.get(name)
-        if value is None:
-            continue
-        if value < low or (high is not None and value > high):
-            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise OverlaySourceError(f"{prefix}{name}={value!r} is out of range: give {what} {bounds}")
+def _check_ranges(params: dict[str, Any]) -> None:
+    bad = range_problems(params, RANGES)
+    if bad:
+        raise OverlaySourceError("; ".join(bad))
 
 
 def _dest(params: dict[str, Any]) -> str:
@@ -507,7 +505,6 @@ def _verify(params: dict[str, Any]) -> Verify | None:
     spec = params["verify"]
     if not spec:
         return None
-    _check_ranges(spec, _VERIFY_RANGES, "verify.")
     if params["_verify_audio"] is not None:
         audio = base64.b64decode(params["_verify_audio"])
     else:
@@ -525,7 +522,7 @@ def _verify(params: dict[str, Any]) -> Verify | None:
 
 
 def settings_from(params: dict[str, Any], check_mode: bool, diff_mode: bool) -> Settings:
-    _check_ranges(params, _RANGES)
+    _check_ranges(params)
     files = []
     if params["state"] == "present":
         if params["_overlay"] is not None:
