@@ -26,7 +26,7 @@ def settings(tmp_path, *reqs, **overrides) -> Settings:
     base = dict(
         container="parakeet-asr", requirements=[parse_requirement(r) for r in reqs],
         deny=deny_map(DEFAULT_DENY), deny_modules=deny_modules(DEFAULT_DENY), deny_kept_for=deny_kept_for(DEFAULT_DENY),
-         allow_source_build={"torchaudio"}, no_build_isolation={"torchaudio"},
+        allow_source_build={"torchaudio"}, no_build_isolation={"torchaudio"},
         import_checks=["torch"], sources={"index_url": "http://127.0.0.1:8570/simple/"},
         manifest_path=path_for(str(tmp_path), "parakeet-asr"),
         # The rest as the module passes them: its argument spec's defaults.
