@@ -1,14 +1,24 @@
 # Copyright (c) 2025, Spark Control team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Action plugin for container_pip: the module as is, plus the one-line
-failure for an audio host that was never prepared (plugin_utils/_unprepared)."""
+"""Action plugin for container_pip: the module, the one-line failure for an
+audio host that was never prepared (plugin_utils/_unprepared), and a cheap
+answer for a reinstall with nothing recorded.
+
+``reapply_patches.yml`` asks every container to reinstall what container_pip
+recorded for it; most have no manifest. Whether one exists is one shell test
+on the host (no Python started there), so those containers cost no module
+run; when the test cannot tell (an unreadable folder), the module decides.
+"""
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import DEFAULT_DIR, path_for
 from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
 MODULE = "spark_control.audio.container_pip"
@@ -19,8 +29,28 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
+    def _manifest_state(self, args: dict[str, Any]) -> str:
+        """present, absent or unknown, for the manifest a reinstall reads."""
+        container = args.get("container") or args.get("name")
+        if not isinstance(container, str) or not container.strip():
+            return "unknown"  # the module names the bad option
+        path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), container)
+        folder = shlex.quote(path.rsplit("/", 1)[0] or "/")
+        test = (f"if [ -f {shlex.quote(path)} ]; then echo present; elif [ -d {folder} ] && [ ! -x {folder} ]; "
+                "then echo unknown; else echo absent; fi")
+        done = self._low_level_execute_command(test, sudoable=True)
+        answer = (done.get("stdout") or "").strip().splitlines()
+        return answer[-1] if done.get("rc") == 0 and answer and answer[-1] in ("present", "absent") else "unknown"
+
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
-        result.update(execute_host_module(self, MODULE, dict(self._task.args), task_vars or {}))
+        args = dict(self._task.args)
+        if boolean(args.get("reinstall", False), strict=False) and self._manifest_state(args) == "absent":
+            path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), args.get("container") or args["name"])
+            result.update(changed=False, container=args.get("container") or args.get("name"), installed=[],
+                          removed_denied=[], kept_denied=[], manifest_path=path,
+                          notes=[f"no package manifest at {path}: nothing recorded to reinstall"])
+            return result
+        result.update(execute_host_module(self, MODULE, args, task_vars or {}))
         return result

@@ -424,7 +424,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect, running_container
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import path_for
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import DEFAULT_DIR as DEFAULT_MANIFEST_DIR, path_for
 from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import Range
 from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import (
@@ -466,7 +466,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "retries": {"type": "int", "default": 2},
     "network_timeout": {"type": "int", "default": 15},
     "pip_timeout": {"type": "int", "default": 1800},
-    "manifest_dir": {"type": "path", "default": "/var/lib/spark_control/container-packages"},
+    "manifest_dir": {"type": "path", "default": DEFAULT_MANIFEST_DIR},
     "record": {"type": "bool", "default": True},
     "if_missing": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
 } | DOCKER_ARGUMENT_SPEC

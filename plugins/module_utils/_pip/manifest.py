@@ -33,6 +33,9 @@ class ManifestError(CollectionError):
     """The manifest cannot be read or written; the message says why."""
 
 
+DEFAULT_DIR = "/var/lib/spark_control/container-packages"
+
+
 def path_for(manifest_dir: str, container: str) -> str:
     return os.path.join(manifest_dir, _SAFE.sub("_", container) + ".json")
 
