@@ -28,7 +28,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._health.option
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import DEFAULT_EXCLUDES, MAX_FILE_SIZE, load_dir
-from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
+from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import task_lock
 from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
 MODULE = "spark_control.audio.audio_health"
@@ -182,18 +182,15 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         try:
-            args = validated(self._task.args)
-            lock_dir = args.get("lock_dir") or default_lock_dir()
-            lock_key = args.get("lock_key") or task_vars.get("inventory_hostname") or "localhost"
-            lock_timeout = args.get("lock_timeout", LOCK_ARGUMENT_SPEC["lock_timeout"]["default"])
-            args = self._controller_args(args)
+            lock_args = validated(self._task.args)
+            args = self._controller_args(dict(lock_args))
         except ControllerInputError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
             return result
         for key in ACTION_ONLY:
             args.pop(key, None)
         try:
-            with host_lock(lock_dir, lock_key, lock_timeout) as waited:
+            with task_lock(lock_args, task_vars) as held:
                 module_result = execute_host_module(self, MODULE, args, task_vars)
         except CollectionError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
@@ -202,7 +199,5 @@ class ActionModule(ActionBase):
         if isinstance(shown, dict) and shown.get("_audio"):
             shown["_audio"] = {p: {"sha256": w["sha256"], "bytes": len(w["data"]) * 3 // 4}
                                for p, w in shown["_audio"].items()}
-        result.update(module_result)
-        result["lock_wait"] = round(waited, 3)
-        result["lock_file"] = lock_path(lock_dir, lock_key)
+        result.update(module_result, **held)
         return result

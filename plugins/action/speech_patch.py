@@ -28,7 +28,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._errors import
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     DEFAULT_EXCLUDES, MAX_FILE_SIZE, OverlaySourceError, load_dir, load_list, normalize_entries, to_wire)
-from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
+from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import task_lock
 from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
 MODULE = "spark_control.audio.speech_patch"
@@ -128,26 +128,14 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        lock_dir = args.pop("lock_dir", None) or default_lock_dir()
-        lock_key = args.pop("lock_key", None) or task_vars.get("inventory_hostname") or "localhost"
+        lock_args = {key: args.pop(key) for key in LOCK_ARGUMENT_SPEC if key in args}
         try:
-            lock_timeout = float(args.pop("lock_timeout", LOCK_ARGUMENT_SPEC["lock_timeout"]["default"]))
             max_size = _int_option(args, "max_file_size", MAX_FILE_SIZE)
-        except (TypeError, ValueError):
-            result.update(failed=True, changed=False, msg=f"lock_timeout={self._task.args.get('lock_timeout')!r} is "
-                          "not a number of seconds")
-            return result
-        except CollectionError as exc:
-            result.update(failed=True, changed=False, msg=str(exc))
-            return result
-        args["_max_diff_size"] = int(C.MAX_FILE_SIZE_FOR_DIFF)
-        try:
-            with host_lock(lock_dir, lock_key, lock_timeout) as waited:
+            args["_max_diff_size"] = int(C.MAX_FILE_SIZE_FOR_DIFF)
+            with task_lock(lock_args, task_vars) as held:
                 module_result = self._run_module(args, task_vars, max_size)
         except CollectionError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
             return result
-        result.update(module_result)
-        result["lock_wait"] = round(waited, 3)
-        result["lock_file"] = lock_path(lock_dir, lock_key)
+        result.update(module_result, **held)
         return result

@@ -32,6 +32,15 @@ def missing(name: str, error: BaseException | None = None) -> None:
     _MISSING[name] = f"{type(error).__name__}: {error}" if error is not None else "not installed"
 
 
+def optional(name: str) -> Any:
+    """The module of the distribution ``name`` (IMPORT_NAMES), or None with the failure recorded."""
+    try:
+        return importlib.import_module(IMPORT_NAMES.get(name, name))
+    except ImportError as exc:
+        missing(name, exc)
+        return None
+
+
 def missing_message(names: list[str]) -> str:
     return (f"this audio host is not prepared: the Python package(s) {', '.join(names)} are missing for "
             f"{sys.executable}. Run {PREPARE} for this host (it installs requirements/audio-host.txt into the "

@@ -23,14 +23,7 @@ from typing import Any, Callable
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 
-try:
-    import requests
-
-    HAS_REQUESTS = True
-except ImportError as exc:
-    requests = None
-    HAS_REQUESTS = False
-    _deps.missing("requests", exc)
+requests = _deps.optional("requests")
 
 USER_AGENT = "spark_control.audio"
 RETRY_STATUSES = (503,)

@@ -14,23 +14,10 @@ import re
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 
-try:
-    import jiwer
+jiwer = _deps.optional("jiwer")
 
-    HAS_JIWER = True
-except ImportError as exc:
-    jiwer = None
-    HAS_JIWER = False
-    _deps.missing("jiwer", exc)
-
-try:
-    from num2words import num2words
-
-    HAS_NUM2WORDS = True
-except ImportError as exc:
-    num2words = None
-    HAS_NUM2WORDS = False
-    _deps.missing("num2words", exc)
+_num2words = _deps.optional("num2words")
+num2words = _num2words.num2words if _num2words else None
 
 # A number as written in a transcript: "9", "1,000", "3.5", "21st", "50%".
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(st|nd|rd|th)?(%)?(?![\w])")

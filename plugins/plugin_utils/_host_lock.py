@@ -20,9 +20,10 @@ import tempfile
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._state_files import LockTimeout, StateFileError, locked
 
-__all__ = ["LockTimeout", "default_lock_dir", "host_lock", "lock_path"]
+__all__ = ["LockTimeout", "default_lock_dir", "host_lock", "lock_path", "task_lock"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -45,6 +46,21 @@ def _prepare(directory: str) -> None:
         except OSError as exc:
             raise StateFileError(f"cannot create the lock directory {directory}: {exc.strerror or exc}; "
                                  "set lock_dir to a directory every user running these playbooks can write") from None
+
+
+@contextmanager
+def task_lock(args: dict, task_vars: dict) -> Iterator[dict]:
+    """The lock an action plugin holds around its module run, from the task's lock options (``args`` keeps
+    them; they never reach the module); yields ``lock_wait`` and ``lock_file`` for the task's result."""
+    directory = args.get("lock_dir") or default_lock_dir()
+    key = args.get("lock_key") or task_vars.get("inventory_hostname") or "localhost"
+    raw = args.get("lock_timeout", LOCK_ARGUMENT_SPEC["lock_timeout"]["default"])
+    try:
+        timeout = float(raw)
+    except (TypeError, ValueError):
+        raise StateFileError(f"lock_timeout={raw!r} is not a number of seconds") from None
+    with host_lock(directory, key, timeout) as waited:
+        yield {"lock_wait": round(waited, 3), "lock_file": lock_path(directory, key)}
 
 
 @contextmanager

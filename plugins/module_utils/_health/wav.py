@@ -15,14 +15,7 @@ from dataclasses import dataclass
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 
-try:
-    import numpy as np
-
-    HAS_NUMPY = True
-except ImportError as exc:
-    np = None
-    HAS_NUMPY = False
-    _deps.missing("numpy", exc)
+np = _deps.optional("numpy")
 
 VAD_RATE = 16000
 _DTYPES = {1: "u1", 2: "<i2", 4: "<i4"}

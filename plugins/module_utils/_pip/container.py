@@ -210,6 +210,14 @@ class ContainerPython:
             )
         return ExecResult(rc if rc is not None else -1, output)
 
+    def py_json(self, code: str, *args: str, env: dict[str, str] | None = None) -> tuple[Any, str]:
+        """Run a script that prints JSON last; (the parsed value or None, the output for a message)."""
+        done = self.py(code, *args, env=env)
+        try:
+            return json.loads(done.output.strip().splitlines()[-1]), done.output
+        except (ValueError, IndexError):
+            return None, done.output
+
     def py(self, code: str, *args: str, env: dict[str, str] | None = None) -> ExecResult:
         return self.run([self.python, "-c", code, *args], env)
 
@@ -221,12 +229,10 @@ class ContainerPython:
         """pip's version, the installed distributions, the text of ``paths`` (None: missing) and where
         each of ``modules`` would import from (only those that would)."""
         env = {"SPARK_FIND_MODULES": ",".join(modules)} if modules else None
-        done = self.py(_SNAPSHOT, *(paths or []), env=env)
-        try:
-            data = json.loads(done.output.strip().splitlines()[-1])
-        except (ValueError, IndexError):
+        data, output = self.py_json(_SNAPSHOT, *(paths or []), env=env)
+        if not isinstance(data, dict):
             raise ContainerExecError(f"cannot read the Python packages of container {self.name!r} with "
-                                     f"{self.python!r}: {done.output.strip()[-300:]}") from None
+                                     f"{self.python!r}: {output.strip()[-300:]}")
         if not data.get("pip"):
             raise ContainerExecError(
                 f"pip is not installed for {self.python!r} in container {self.name!r}: install pip in the "
@@ -266,12 +272,11 @@ class ContainerPython:
 
     def wheel_files(self, folder: str) -> dict[str, list[str] | str]:
         """wheel file name -> its entries (or the error that kept it from being read), for a folder's wheels."""
-        done = self.py(_WHEEL_FILES, folder)
-        try:
-            return json.loads(done.output.strip().splitlines()[-1])
-        except (ValueError, IndexError):
+        listing, output = self.py_json(_WHEEL_FILES, folder)
+        if not isinstance(listing, dict):
             raise ContainerExecError(f"cannot list the wheels in {folder} of container {self.name!r}: "
-                                     f"{done.output.strip()[-300:]}") from None
+                                     f"{output.strip()[-300:]}")
+        return listing
 
     def environment(self) -> dict[str, str]:
         pairs = (self.container.attrs.get("Config") or {}).get("Env") or []
@@ -281,35 +286,25 @@ class ContainerPython:
         """module -> error text, for every module that fails to import (empty: all fine)."""
         if not modules:
             return {}
-        done = self.py(_IMPORTS, *modules)
-        try:
-            results = json.loads(done.output.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return {"(python)": f"the import check did not run: {done.output.strip()[-300:]}"}
+        results, output = self.py_json(_IMPORTS, *modules)
+        if not isinstance(results, dict):
+            return {"(python)": f"the import check did not run: {output.strip()[-300:]}"}
         return {name: error for name, error in results.items() if error}
 
     def required_by(self, names: list[str]) -> dict[str, list[str]]:
         """canonical name -> ["<distribution> <version>", ...] installed that require it."""
         if not names:
             return {}
-        done = self.py(_REQUIRED_BY, *names)
-        try:
-            results = json.loads(done.output.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return {}
-        return {canonical(name): list(users) for name, users in results.items()}
+        results, _output = self.py_json(_REQUIRED_BY, *names)
+        return {canonical(name): list(users) for name, users in (results or {}).items()}
 
     def unreachable(self, urls: list[str], env: dict[str, str] | None = None) -> dict[str, str]:
         """url -> error, for every index or find-links location the container cannot read (``env`` may
         name the run's netrc file)."""
         if not urls:
             return {}
-        done = self.py(_PROBE, *urls, env=env)
-        try:
-            results = json.loads(done.output.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return {}
-        return {url: error for url, error in results.items() if error}
+        results, _output = self.py_json(_PROBE, *urls, env=env)
+        return {url: error for url, error in (results or {}).items() if error}
 
     # -- scratch files ----------------------------------------------------
     def make_scratch(self) -> str:
