@@ -23,7 +23,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
-from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import load_dir
+from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import DEFAULT_EXCLUDES, MAX_FILE_SIZE, load_dir
 from ansible_collections.spark_control.audio.plugins.plugin_utils._host_lock import default_lock_dir, host_lock, lock_path
 from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
@@ -51,7 +51,8 @@ def _read_text(path: str) -> str:
 
 
 def expected_overlay(folder: str) -> dict[str, str]:
-    return {f.name: f.sha256 for f in load_dir(folder)}
+    # The files speech_patch would copy from that folder (its default excludes and size limit).
+    return {f.name: f.sha256 for f in load_dir(folder, DEFAULT_EXCLUDES, MAX_FILE_SIZE)}
 
 
 class ActionModule(ActionBase):
