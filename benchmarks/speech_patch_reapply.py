@@ -267,7 +267,7 @@ class Bench:
         extra = {"spark_audio_parakeet_container": container, "spark_audio_embed_container": PREFIX + "no-embed",
                  "spark_audio_stt_url": f"http://127.0.0.1:{PORTS[container]}", "parakeet_overlay_src": str(self.src),
                  "parakeet_overlay_backup_dir": str(self.work / "backups"),
-                 "parakeet_overlay_lock_dir": str(self.work / "locks"),
+                 "spark_audio_lock_dir": str(self.work / "locks"),
                  "container_packages_manifest_dir": str(self.work / "manifests")}
         return self.playbook(str(REPO / "playbooks" / "reapply_patches.yml"), **extra)
 

@@ -13,7 +13,7 @@ listing=$(tar -tzf "$tarball")
 status=0
 
 # Development-only content: the bench and what drives it.
-forbidden='^(tests/(bench|integration|fixtures|output|nemo)|scripts|benchmarks|extensions|\.ci|\.cache|\.venv|changelogs/fragments)(/|$)|^(Makefile|BENCHMARKS\.md|ansible\.cfg|requirements/dev\.txt|\.ansible-lint|\.gitignore|changelogs/\.plugin-cache\.yaml)$'
+forbidden='^(tests/(bare_host|bench|integration|fixtures|output|nemo)|scripts|benchmarks|extensions|\.ci|\.cache|\.venv|changelogs/fragments)(/|$)|^(Makefile|BENCHMARKS\.md|ansible\.cfg|requirements/(dev|ee-tools)\.txt|\.ansible-lint|\.gitignore|changelogs/\.plugin-cache\.yaml)$'
 if leaked=$(grep -E "$forbidden" <<<"$listing"); then
     echo "check-build: the tarball holds development-only files (add them to build_ignore in galaxy.yml):" >&2
     while IFS= read -r path; do echo "  $path"; done <<<"$leaked" >&2
@@ -24,7 +24,9 @@ fi
 for needed in MANIFEST.json README.md CHANGELOG.rst changelogs/changelog.yaml meta/runtime.yml \
         plugins/modules/audio_health.py playbooks/deep_health.yml roles/deep_health_report/tasks/main.yml \
         files/prometheus/spark_audio_alerts.yml files/parakeet_patches/main.py files/audio/single_speaker.wav \
-        tests/prometheus/spark_audio_alerts_test.yml inventory.example requirements/runtime.txt; do
+        tests/prometheus/spark_audio_alerts_test.yml inventory.example requirements/controller.txt \
+        requirements/audio-host.txt meta/execution-environment.yml meta/ee-requirements.txt meta/ee-bindep.txt \
+        execution-environment.yml files/execution_environment/apt-pkgmgr requirements/ee.txt docs/awx.md; do
     if ! grep -qxF "$needed" <<<"$listing"; then
         echo "check-build: $needed is missing from the tarball" >&2
         status=1

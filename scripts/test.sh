@@ -45,7 +45,13 @@ stage "prometheus end to end (node_exporter, prometheus, bench)" pytest_in_colle
 # (python3 + python3-venv, sshd) over real SSH: unprepared hint, prepare,
 # reapply, deep health, idempotent re-prepare.
 stage "fresh controller drives a bare audio host over SSH" \
-    "$bin/python" -m pytest -q -p no:cacheprovider tests/bare_host
+    "$bin/python" -m pytest -q -p no:cacheprovider tests/bare_host --ignore=tests/bare_host/ee
+# The execution environment (execution-environment.yml) built with
+# ansible-builder on the Debian base, offline (rebuilt only when its inputs
+# change), then prepare/reapply/deep health inside it with ansible-runner and
+# Docker, as AWX runs jobs, against a bare host over SSH.
+stage "execution environment: ansible-builder image, AWX-style jobs in it" \
+    "$bin/python" -m pytest -q -p no:cacheprovider tests/bare_host/ee
 # One stage per scenario: `molecule test --all` stops at the first failure,
 # which would hide the others.
 for scenario in extensions/molecule/*/molecule.yml; do

@@ -104,6 +104,7 @@ def validated(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_overlay(folder: str) -> dict[str, str]:
+    # The files speech_patch would copy from that folder (its default excludes and size limit).
     return {f.name: f.sha256 for f in load_dir(folder, DEFAULT_EXCLUDES, MAX_FILE_SIZE)}
 
 

@@ -294,7 +294,7 @@ RETURN = r"""
 status:
   description:
     - V(applied) (files written, or files an earlier run wrote restarted and checked), V(current) (the running
-      server serves the overlay: nothing to do), V(pending_restart) (the files are in place but the running server
+      server serves the overlay, nothing to do), V(pending_restart) (the files are in place but the running server
       started before they were written, and O(restart=false)), V(restored) (originals put back), V(absent)
       (nothing to restore), V(rolled_back) (the change failed and was undone; the task fails), or V(repaired)
       (an interrupted earlier run was undone, but the service did not come back; the task fails).

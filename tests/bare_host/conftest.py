@@ -17,10 +17,8 @@ its image (the tests apply the overlay to it).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,7 +29,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from support import CACHE, DEV_BIN, INVENTORY, OFFSET, REPO, SUFFIX, VENV, must, run
+from support import CACHE, DEV_BIN, INVENTORY, OFFSET, REPO, SUFFIX, VENV, cached_venv, must, run
 
 
 def _bench_playbook(name: str) -> None:
@@ -52,6 +50,7 @@ class Controller:
     bin: Path
     env: dict
     home: Path
+    tarball: Path  # the collection as users get it (ansible-galaxy collection build)
 
     def playbook(self, name: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
         """``ansible-playbook spark_control.audio.<name>`` against the bare host, from the fresh controller."""
@@ -61,15 +60,8 @@ class Controller:
 
 @pytest.fixture(scope="session")
 def fresh_controller(tmp_path_factory) -> Controller:
-    requirements = REPO / "requirements/controller.txt"
     venv = CACHE / "fresh-controller/venv"
-    stamp = venv / ".spark-requirements.sha256"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    if not (stamp.exists() and stamp.read_text() == digest):
-        shutil.rmtree(venv, ignore_errors=True)
-        must(run([sys.executable, "-m", "venv", venv]))
-        must(run([venv / "bin/python", "-m", "pip", "install", "--quiet", "--requirement", requirements]))
-        stamp.write_text(digest)
+    cached_venv(REPO / "requirements/controller.txt", venv)
     home = tmp_path_factory.mktemp("fresh-controller")
     # Only ansible-core's defaults and the installed collection: no checkout
     # ansible.cfg, no ~/.ansible collections, no site-packages collections.
@@ -84,7 +76,7 @@ def fresh_controller(tmp_path_factory) -> Controller:
     tarball = next(dist.glob("spark_control-audio-*.tar.gz"))
     must(run([venv / "bin/ansible-galaxy", "collection", "install", "--force", "--collections-path",
               home / "collections", tarball], cwd=home, env=env))
-    return Controller(venv / "bin", env, home)
+    return Controller(venv / "bin", env, home, tarball)
 
 
 def _free_port() -> int:

@@ -1,8 +1,10 @@
 """Helpers shared by the bare-host tests and their fixtures."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,11 @@ DEV_BIN = Path(sys.executable).parent
 INVENTORY = REPO / "tests/bare_host/inventory.yml"
 HOST = "spark2-bare"
 VENV = "/opt/spark_control/venv"
+# requirements/audio-host.txt as name -> version: what a prepared host's venv holds, exactly.
+PINS = {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in
+        (line.split("#", 1)[0].strip().split("==", 1)
+         for line in (REPO / "requirements/audio-host.txt").read_text().splitlines()
+         if line.split("#", 1)[0].strip())}
 
 
 def run(argv: list, timeout: int = 900, **kwargs) -> subprocess.CompletedProcess:
@@ -32,3 +39,15 @@ def recap(done: subprocess.CompletedProcess, host: str = HOST) -> dict:
     lines = [line for line in done.stdout.splitlines() if line.startswith(host) and "ok=" in line]
     assert lines, f"no recap for {host}:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+def cached_venv(requirements: Path, venv: Path) -> Path:
+    """A virtualenv holding ``requirements``, reused while that file is unchanged; its ``bin`` folder."""
+    stamp = venv / ".spark-requirements.sha256"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest):
+        shutil.rmtree(venv, ignore_errors=True)
+        must(run([sys.executable, "-m", "venv", venv]))
+        must(run([venv / "bin/python", "-m", "pip", "install", "--quiet", "--requirement", requirements]))
+        stamp.write_text(digest)
+    return venv / "bin"

@@ -23,12 +23,8 @@ import zipfile
 
 import pytest
 
-from support import CACHE, REPO, VENV, must, recap, run
+from support import CACHE, PINS, REPO, VENV, must, recap, run
 
-PINS = {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in
-        (line.split("#", 1)[0].strip().split("==", 1)
-         for line in (REPO / "requirements/audio-host.txt").read_text().splitlines()
-         if line.split("#", 1)[0].strip())}
 WHEELHOUSE = ["-e", f"audio_host_wheelhouse_cache={CACHE / 'wheelhouse-hosts'}"]
 PLAYBOOKS = sorted(p.stem for p in (REPO / "playbooks").glob("*.yml"))
 
