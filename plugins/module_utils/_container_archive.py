@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
-    TRANSPORT_ERRORS, DockerException, NotFound, describe)
+    DockerException, NotFound, describe)
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 
 SKIP_BUDGET = 16 * 1024 * 1024   # bytes of unnamed files one folder read may pass over
@@ -110,7 +110,12 @@ class _Reader(io.RawIOBase):
     def readinto(self, target: Any) -> int:
         if self.total > self.allowance or time.monotonic() > self.deadline:
             raise _OverBudget()
-        data = self._raw.read(min(len(target), 1 << 16))
+        try:
+            data = self._raw.read(min(len(target), 1 << 16))
+        except OSError:
+            raise
+        except Exception as exc:  # urllib3's read errors are no OSErrors: make them one, as requests does
+            raise OSError(f"the engine's stream broke off: {type(exc).__name__}: {exc}") from None
         target[:len(data)] = data
         self.total += len(data)
         return len(data)
@@ -127,7 +132,7 @@ def _open(container: Any, path: str) -> Any:
         return None
     except DockerException as exc:
         raise ArchiveError(f"cannot read {path} in container {container.name}: {describe(exc)}") from None
-    except TRANSPORT_ERRORS as exc:
+    except OSError as exc:  # requests' connection errors, read timeouts, _Reader's stream errors
         raise ArchiveError(f"cannot read {path} in container {container.name}: {type(exc).__name__}: "
                            f"{exc}") from None
     return response
@@ -184,7 +189,7 @@ def _read_folder(container: Any, dest: str, names: set[str], max_size: int, budg
         return False
     except tarfile.TarError as exc:
         raise ArchiveError(f"unreadable archive of {dest} from container {container.name}: {exc}") from None
-    except TRANSPORT_ERRORS as exc:
+    except OSError as exc:  # requests' connection errors, read timeouts, _Reader's stream errors
         raise ArchiveError(f"reading {dest} from container {container.name} failed: {type(exc).__name__}: "
                            f"{exc}") from None
     finally:
@@ -207,7 +212,7 @@ def _read_one(container: Any, dest: str, name: str, max_size: int, snapshot: Dir
     except _OverBudget:
         raise ArchiveError(f"reading {posixpath.join(dest, name)} from container {container.name} took longer "
                            f"than {READ_SECONDS:g} s") from None
-    except (tarfile.TarError, *TRANSPORT_ERRORS) as exc:
+    except (tarfile.TarError, OSError) as exc:
         raise ArchiveError(f"reading {posixpath.join(dest, name)} from container {container.name} failed: "
                            f"{exc}") from None
     finally:
@@ -259,7 +264,7 @@ def write_entries(container: Any, dest: str, entries: list[Entry]) -> None:
     try:
         if not container.put_archive(dest, build_tar(entries)):
             raise ArchiveError(f"the Docker engine refused the upload into {dest} of {container.name}")
-    except (DockerException, *TRANSPORT_ERRORS) as exc:
+    except (DockerException, OSError) as exc:
         raise ArchiveError(f"writing into {dest} of container {container.name} failed: {describe(exc)}") from None
 
 
@@ -270,7 +275,7 @@ def remove_names(container: Any, dest: str, names: list[str]) -> None:
     paths = [posixpath.join(dest, name) for name in names]
     try:
         result = container.exec_run(["rm", "-f", "--", *paths], user="0")
-    except (DockerException, *TRANSPORT_ERRORS) as exc:
+    except (DockerException, OSError) as exc:
         raise ArchiveError(f"cannot remove {paths} in container {container.name}: {describe(exc)}") from None
     if result.exit_code != 0:
         output = (result.output or b"").decode("utf-8", "replace").strip()

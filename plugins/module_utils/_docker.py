@@ -28,7 +28,6 @@ try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
     from docker.utils import kwargs_from_env
-    from urllib3.exceptions import HTTPError as _TransportError
 
     HAS_DOCKER_SDK = True
 except ImportError as exc:  # the host's Python lacks the SDK: the module says so first
@@ -46,13 +45,6 @@ except ImportError as exc:  # the host's Python lacks the SDK: the module says s
     class NotFound(APIError):  # type: ignore[no-redef]
         """docker.errors.NotFound stand-in."""
 
-    class _TransportError(Exception):  # type: ignore[no-redef]
-        """urllib3.exceptions.HTTPError stand-in."""
-
-# What the engine's socket can raise besides the SDK's own errors: requests'
-# connection errors and read timeouts are OSErrors, urllib3's (from a stream
-# read) are not. Every Docker call that can fail mid-apply catches these too.
-TRANSPORT_ERRORS = (OSError, _TransportError)
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 

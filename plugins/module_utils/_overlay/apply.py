@@ -27,7 +27,7 @@ from typing import Any
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import (
     ArchiveError, Entry, read_more, read_names, remove_names, write_entries)
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
-    TRANSPORT_ERRORS, DockerAccessError, DockerException, NotFound, describe, log_tail)
+    DockerAccessError, DockerException, NotFound, describe, log_tail)
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay import manifest as manifest_lib
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupStore
@@ -38,9 +38,6 @@ from ansible_collections.spark_control.audio.plugins.module_utils._overlay.servi
     ReadyResult, ServiceCheckError, check_speech, preflight, wait_ready)
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import (
     MANIFEST_NAME, OverlayFile, content_version)
-
-# What a failure in the middle of a change can look like; each ends in a rollback.
-_MIDWAY = (CollectionError, DockerException, *TRANSPORT_ERRORS)
 
 
 class OverlayFailure(CollectionError):
@@ -91,7 +88,7 @@ def _find(client: Any, name: str) -> Any:
                                 "name (docker ps -a) or create it first") from None
     except DockerException as exc:
         raise DockerAccessError(f"cannot inspect container {name!r}: {describe(exc)}") from None
-    except TRANSPORT_ERRORS as exc:
+    except OSError as exc:
         raise DockerAccessError(f"cannot inspect container {name!r}: {type(exc).__name__}: {exc}") from None
 
 
@@ -120,7 +117,7 @@ class _Run:
     def _dead(self) -> str | None:
         try:
             self.container.reload()
-        except (DockerException, *TRANSPORT_ERRORS) as exc:
+        except (DockerException, OSError) as exc:
             return f"container vanished: {describe(exc)}"
         state = self._state()
         if state.get("Restarting"):
@@ -198,7 +195,7 @@ class _Run:
         try:
             self._put_back(pending["writes"], pending["removals"])
             ready = self._wait(self._url_for(pending["had_overlay"]))
-        except _MIDWAY as exc:
+        except (CollectionError, DockerException, OSError) as exc:  # any failure midway ends in a rollback
             raise OverlayFailure(
                 f"an earlier run was interrupted after writing into {self.s.container}, and putting its previous "
                 f"files back failed too ({describe(exc) if isinstance(exc, DockerException) else exc}); the journal "
@@ -236,7 +233,7 @@ class _Run:
             if not ready.ready:
                 return f"did not become ready: {ready.detail}"
             return self._verify() if self.s.verify is not None else None
-        except (DockerException, *TRANSPORT_ERRORS) as exc:
+        except (DockerException, OSError) as exc:
             return f"could not be restarted: {describe(exc)}"
         except CollectionError as exc:
             return f"could not be checked: {exc}"
@@ -254,7 +251,7 @@ class _Run:
                      if again.ready else
                      f"The previous files were put back, but the service did NOT come back: {again.detail}. "
                      f"Originals are kept in {self.store.path}.")
-        except _MIDWAY as exc:
+        except (CollectionError, DockerException, OSError) as exc:  # any failure midway ends in a rollback
             reason = describe(exc) if isinstance(exc, DockerException) else f"{exc}"
             after = (f"Putting the previous files back FAILED too ({reason}); they are kept in the journal "
                      f"{self.journal.path}, and the next run puts them back before anything else.")
@@ -280,7 +277,7 @@ class _Run:
             try:
                 write_entries(self.container, self.s.dest, self._marked(step.writes()))
                 remove_names(self.container, self.s.dest, step.removals())
-            except _MIDWAY as exc:
+            except (CollectionError, DockerException, OSError) as exc:  # any failure midway ends in a rollback
                 self._roll_back(step, f"could not be written ({exc})")
             if not restart:
                 self.journal.clear()  # nothing the running server loaded has changed
