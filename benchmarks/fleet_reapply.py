@@ -101,8 +101,9 @@ class Fleet:
         speech = f"{PREFIX}speech-{index:02d}"
         sh(["docker", "rm", "-f", speech], check=False)
         self.created.append(speech)
-        sh(["docker", "run", "--detach", "--name", speech, "--network", "none", "--label", "spark-bench.member=true",
-            SPEECH_IMAGE, "sleep", "infinity"])
+        # --init: sleep would ignore the restart's SIGTERM and cost the whole stop timeout.
+        sh(["docker", "run", "--detach", "--init", "--name", speech, "--network", "none", "--label",
+            "spark-bench.member=true", SPEECH_IMAGE, "sleep", "infinity"])
 
     def wait_ssh(self, indexes: list[int]) -> None:
         known = []
@@ -155,8 +156,8 @@ class Fleet:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         recap = [line for line in done.stdout.splitlines() if line.startswith("fleet") and "ok=" in line]
-        if done.returncode or len(recap) != len(indexes) or any("failed=0" not in r or "unreachable=0" not in r
-                                                                    for r in recap):
+        broken = [r for r in recap if "failed=0" not in r or "unreachable=0" not in r]
+        if done.returncode or len(recap) != len(indexes) or broken:
             raise RuntimeError(f"reapply on {len(indexes)} hosts failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
         changed = sum(" changed=1 " in f" {r} " for r in recap)
         return {"wall": wall, "cpu": cpu, "changed": changed}
@@ -215,8 +216,8 @@ def main() -> int:
                 noop[n].append(result)
             extra["no pipelining"].append(fleet.reapply(everyone, pipelining=False))
             extra["forks 5"].append(fleet.reapply(everyone, forks=5))
-            fleet.change_one_file()
             for n in scales:
+                fleet.change_one_file()  # a new change for each scale: every host of it must take it
                 result = fleet.reapply(everyone[:n])
                 if result["changed"] != n:
                     raise RuntimeError(f"the one-file change reached {result['changed']} of {n} hosts")
@@ -234,6 +235,10 @@ def main() -> int:
 
     top = max(scales)
     ratio = med(noop[top], "wall") / med(noop[1], "wall")
+    cores = os.cpu_count() or 1
+    busy = med(noop[top], "cpu") / (med(noop[top], "wall") * cores)
+    limit = (f"the controller's CPU ({cores} cores, shared here with the hosts and the Docker engine)" if busy > 0.6
+             else "the hosts and the Docker engine they share, more than the controller's CPU")
     met = ratio <= GOAL
     lines = [
         f"## A fleet of audio hosts: reapplying on 1 to {top} Sparks at once",
@@ -261,9 +266,9 @@ def main() -> int:
           for label, runs in ((f"forks {top}, no pipelining", extra["no pipelining"]),
                               ("forks 5 (Ansible's default), pipelining", extra["forks 5"]))],
         "",
-        f"What limits it: the controller's CPU. A no-op costs the controller about {med(noop[top], 'cpu') / top:.2f} s of",
-        f"CPU per host (forking a worker, templating, building and sending the module, ssh), so {top} hosts need about",
-        f"{med(noop[top], 'cpu'):.0f} s of CPU on 2 cores; the hosts' own work runs in parallel. Recommended: forks at",
+        f"What limits it: {limit}. A no-op costs the controller {med(noop[top], 'cpu') / top:.2f} s of CPU per host",
+        f"(forking a worker, templating, building and sending the module, ssh): {med(noop[top], 'cpu'):.1f} s for "
+        f"{top} hosts, {busy:.0%} of both cores over the run's {med(noop[top], 'wall'):.1f} s. Recommended: forks at",
         "least the number of audio hosts (`forks` in ansible.cfg), `pipelining = True` under `[ssh_connection]`",
         "(one ssh round trip per module instead of three), the default linear strategy (each host's tasks stay in",
         "order, hosts in parallel).",
