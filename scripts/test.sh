@@ -9,15 +9,25 @@ coll=$repo/.cache/collections/ansible_collections/spark_control/audio
 cd "$repo" || exit 2
 
 failed=()
+failed_logs=()
+stages=0
+logs=$repo/.cache/test-logs
+rm -rf "$logs" && mkdir -p "$logs"
+# Each stage's output goes to the terminal and to its own log, so the end of
+# the run can repeat the last lines of every failed stage (a short CI tail
+# then shows why, not only which).
 stage() {
     local name=$1; shift
+    stages=$((stages + 1))
+    local log=$logs/$stages.log
     printf '\n==== %s ====\n' "$name"
     local start=$SECONDS
-    if "$@"; then
+    if "$@" 2>&1 | tee "$log"; then
         printf -- '---- %s: ok (%ss)\n' "$name" $((SECONDS - start))
     else
         printf -- '---- %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
         failed+=("$name")
+        failed_logs+=("$log")
     fi
 }
 
@@ -60,6 +70,10 @@ for scenario in extensions/molecule/*/molecule.yml; do
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
+    for i in "${!failed[@]}"; do
+        printf '\n==== last lines of the failed stage: %s ====\n' "${failed[$i]}"
+        tail -n 40 "${failed_logs[$i]}"
+    done
     printf '\nFAILED stages: %s\n' "${failed[*]}"
     exit 1
 fi

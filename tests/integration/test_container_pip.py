@@ -97,12 +97,12 @@ def remove(name: str) -> None:
 # -- fixtures --------------------------------------------------------------
 @pytest.fixture(scope="session")
 def pip_index() -> str:
-    """The bench's test index, started with tests/bench/pypi/up.yml if it does not answer."""
-    try:
-        if requests.get(INDEX, timeout=3).status_code == 200:
-            return INDEX
-    except requests.RequestException:
-        pass
+    """The bench's test index, (re)started with tests/bench/pypi/up.yml.
+
+    Always run, never "reuse whatever answers on the port": an index left
+    running by another checkout (restart policy) serves that checkout's
+    folder, so this one's catalog would not be what pip sees.
+    """
     env = ansible_env() | {"ANSIBLE_STDOUT_CALLBACK": "default"}
     done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "tests/bench/inventory.yml", "tests/bench/pypi/up.yml"],
                           cwd=REPO, env=env, capture_output=True, text=True, check=False)
@@ -477,7 +477,12 @@ def _ansible_vvv(args: dict) -> subprocess.CompletedProcess:
 
 
 def test_index_credentials_reach_pip_but_no_output_and_no_file(target, pip_index, tmp_path):
-    index = AuthIndex(REPO / ".cache" / "bench-pypi" / (SUFFIX or "main"))
+    # Its own copy of the index, so the test does not depend on which folder
+    # the bench's index container happens to serve.
+    folder = tmp_path / "index"
+    subprocess.run([sys.executable, str(REPO / "tests" / "bench" / "pypi" / "build_index.py"), str(folder)],
+                   check=True, capture_output=True)
+    index = AuthIndex(folder)
     try:
         url = index.url.replace("http://", f"http://ci:{PASSWORD}@")
         done = _ansible_vvv({"container": target, "index_url": url, "packages": ["loose-torch-user"],
