@@ -339,6 +339,21 @@ def import_seconds(module: str, runs: int = 5) -> float:
                               for _run in range(runs)])
 
 
+def transcription_seconds(port: int, runs: int = 5) -> float:
+    """Median time of the real-speech check's request on its own: the clip POSTed to the server, as speech_patch does."""
+    import requests
+
+    clip = (REPO / "files" / "audio" / "single_speaker.wav").read_bytes()
+    times = []
+    for _run in range(runs):
+        start = time.perf_counter()
+        answer = requests.post(f"http://127.0.0.1:{port}/v1/audio/transcriptions", timeout=120,
+                               files={"file": ("single_speaker.wav", clip, "audio/wav")})
+        times.append(time.perf_counter() - start)
+        answer.raise_for_status()
+    return statistics.median(times)
+
+
 def engine_seconds(bench: Bench, runs: int = 5) -> float:
     """Median time of the no-op's own work in-process: connect, inspect, read /app, plan."""
     try:
@@ -436,6 +451,7 @@ def main() -> int:
         imports = {m: import_seconds(m) for m in (
             "ansible.module_utils.basic", "ansible_collections.spark_control.audio.plugins.modules.speech_patch")}
         engine = engine_seconds(bench)
+        decode = transcription_seconds(PORTS[PATCH])
     finally:
         bench.cleanup()
         shutil.rmtree(work, ignore_errors=True)
@@ -522,7 +538,11 @@ def main() -> int:
         + "; ".join(f"{name} {seconds:.2f} s" for seconds, name in top) + ". The speech_patch task holds the",
         "real-speech check, one transcription of the 7 s reference clip by the bench's CPU engine (faster-whisper",
         "tiny.en on this machine's cores; on a GB10 Parakeet decodes it in tens of milliseconds); the reinstall step",
-        "costs one shell test per container when nothing is recorded (no module run).",
+        "costs one shell test per container when nothing is recorded (no module run). That transcription alone",
+        f"(the clip POSTed to the same server, median of 5) takes {decode:.2f} s here; without it the playbook would",
+        f"take {operator_wall['reapply'] - decode:.2f} s, {(operator_wall['reapply'] - decode) / operator_wall['ping_process']:.2f}x "
+        "the ping playbook (an estimate of a GPU host, where the decode is tens of milliseconds; the goal is judged",
+        "on the measured figure above).",
         "",
         "No-op scaling: one speech_patch task looping over N containers (the same image running `sleep`, overlay",
         "current), same rounds:",
