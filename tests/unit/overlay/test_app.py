@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 import asr_settings
 import main
 from conftest import wav_bytes
+from asr_worker import Busy
 from fakes import FakeEngine
 
 
@@ -26,7 +27,7 @@ def _wait_ready(client, timeout=10):
 
 @pytest.fixture
 def env(tmp_path):
-    return {"ASR_ENGINE": "cpu", "SPARK_BENCH_FAULTS": str(tmp_path / "faults.json"), "ASR_QUEUE_DEPTH": "1",
+    return {"ASR_ENGINE": "cpu", "ASR_QUEUE_DEPTH": "1",
             "ASR_MAX_UPLOAD_MB": "0.5", "ASR_MAX_AUDIO_SECONDS": "5", "STT_MODEL_ID": "parakeet-tdt-0.6b-v2"}
 
 
@@ -174,13 +175,12 @@ def test_decode_error_is_500_json_and_cuda_errors_mark_unready(client, engine, s
     assert client.get("/health").status_code == 200
 
 
-def test_bench_fault_fail_503_until(client, env, speech):
-    with open(env["SPARK_BENCH_FAULTS"], "w", encoding="utf-8") as f:
-        json.dump({"fail_503_until": time.time() + 60}, f)
+def test_an_engine_that_raises_busy_is_503_with_its_retry_after(client, engine, speech):
+    """Engines may refuse a request for now (the bench's fault switch does)."""
+    engine.fail = Busy("engine paused", 7)
     r = post(client, speech)
-    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
-    with open(env["SPARK_BENCH_FAULTS"], "w", encoding="utf-8") as f:
-        json.dump({"fail_503_until": time.time() - 1}, f)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "7" and "engine paused" in r.json()["error"]["message"]
+    engine.fail = None
     assert post(client, speech).status_code == 200
 
 
