@@ -133,7 +133,8 @@ def _check_source_size(frames: int, channels: int, rate: int, limit: int) -> Non
                          "audio_too_large")
 
 
-BLOCK_SECONDS = 2.0    # source audio read per step
+BLOCK_SECONDS = 2.0            # source audio resampled per step
+BLOCK_SAMPLES = 1 << 19        # source samples (frames x channels) read per step: 2 MB as float32
 
 
 def _decode_blocks(data: bytes, container: str, rate: int, max_seconds: float,
@@ -145,7 +146,7 @@ def _decode_blocks(data: bytes, container: str, rate: int, max_seconds: float,
     out = _BlockResampler(rate)
     frames = 0
     with sf.SoundFile(io.BytesIO(data)) as source:
-        block_frames = max(1, int(rate * BLOCK_SECONDS))
+        block_frames = max(1, BLOCK_SAMPLES // source.channels)
         while True:
             block = source.read(block_frames, dtype="float32", always_2d=True)
             if block.shape[0] == 0:

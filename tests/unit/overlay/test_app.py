@@ -184,6 +184,36 @@ def test_an_engine_that_raises_busy_is_503_with_its_retry_after(client, engine, 
     assert post(client, speech).status_code == 200
 
 
+def test_concurrent_decodes_are_bounded_and_the_excess_is_503(env, engine, speech, monkeypatch):
+    """Decoding happens before the queue, in threads: ASR_DECODE_CONCURRENCY
+    at once, the next upload is answered 503 + Retry-After, not piled up."""
+    import threading
+
+    import asr_audio
+
+    decoding, release, real = threading.Event(), threading.Event(), asr_audio.decode
+
+    def slow(*args, **kwargs):
+        decoding.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    app = main.create_app(asr_settings.load(env | {"ASR_DECODE_CONCURRENCY": "1"}), engine)
+    with TestClient(app) as c:
+        _wait_ready(c)
+        monkeypatch.setattr(asr_audio, "decode", slow)
+        first: list = []
+        worker = threading.Thread(target=lambda: first.append(post(c, speech)))
+        worker.start()
+        assert decoding.wait(10)
+        second = post(c, speech)
+        release.set()
+        worker.join(10)
+    assert second.status_code == 503 and second.headers["Retry-After"] == "1"
+    assert "ASR_DECODE_CONCURRENCY" in second.json()["error"]["message"]
+    assert first[0].status_code == 200
+
+
 def test_unknown_route_is_json_404(client):
     r = client.get("/nope")
     assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error"
