@@ -10,7 +10,7 @@ must arrive within the body timeout (408). Multipart parsing is starlette's
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartParser

@@ -15,6 +15,7 @@ from asr_cpu_diarizer import CpuDiarizer
 from asr_settings import Settings
 from asr_types import Diarization, Segment, Transcript, Word
 
+
 class CpuEngine:
     name = "cpu"
 

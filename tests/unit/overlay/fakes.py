@@ -57,6 +57,7 @@ class FakeWhisper:
         self.kwargs = kwargs
         if not self.text:
             return iter([]), SimpleNamespace(duration=len(audio) / 16000)
-        words = [SimpleNamespace(word=" " + w, start=i * 0.5, end=i * 0.5 + 0.4) for i, w in enumerate(self.text.split())]
+        words = [SimpleNamespace(word=" " + w, start=i * 0.5, end=i * 0.5 + 0.4)
+                 for i, w in enumerate(self.text.split())]
         seg = SimpleNamespace(start=0.0, end=len(words) * 0.5, text=" " + self.text, words=words)
         return iter([seg]), SimpleNamespace(duration=len(audio) / 16000)

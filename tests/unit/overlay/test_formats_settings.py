@@ -101,7 +101,8 @@ def test_switch_refuses_other_words():
 
 
 def test_request_bounds_from_env():
-    s = asr_settings.load({"ASR_BODY_TIMEOUT_S": "2.5", "ASR_DECODE_CONCURRENCY": "3", "ASR_MAX_SOURCE_MSAMPLES": "1.5"})
+    s = asr_settings.load({"ASR_BODY_TIMEOUT_S": "2.5", "ASR_DECODE_CONCURRENCY": "3",
+                           "ASR_MAX_SOURCE_MSAMPLES": "1.5"})
     assert (s.body_timeout, s.decode_concurrency, s.max_source_samples) == (2.5, 3, 1_500_000)
     d = asr_settings.load({})
     assert (d.body_timeout, d.decode_concurrency, d.max_source_samples) == (120.0, 2, 140_000_000)
