@@ -246,6 +246,18 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         finally:
             await form.close()
 
+    def _decode_releasing(data: bytes) -> asr_audio.Audio:
+        try:
+            return asr_audio.decode(data, settings.max_audio_seconds, settings.max_source_samples)
+        finally:
+            decodes.release()
+
+    async def _decode_bounded(data: bytes) -> asr_audio.Audio:
+        """Decode in a thread holding one of the ``decodes`` slots until the
+        thread ends: shielded, so a client that goes away cannot free the slot
+        of a decode that is still running (or never start it and keep the slot)."""
+        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(None, _decode_releasing, data))
+
     async def _answer(form, record: dict) -> Response:
         limit = settings.max_upload_bytes
         upload = form.get("file")
@@ -276,11 +288,7 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
                                        "too_large")
         if not decodes.acquire(blocking=False):
             raise Busy(f"{settings.decode_concurrency} uploads are being decoded (ASR_DECODE_CONCURRENCY)", 1)
-        try:
-            audio = await asyncio.to_thread(asr_audio.decode, data, settings.max_audio_seconds,
-                                            settings.max_source_samples)
-        finally:
-            decodes.release()
+        audio = await _decode_bounded(data)
         record["audio_s"] = round(audio.duration, 3)
         words = fmt == "verbose_json" and "word" in grains
         (transcript, diar), job = await worker.run(lambda: _decode_job(engine, audio.samples, diarize, words))
