@@ -9,7 +9,9 @@ every run (a failure is then reproducible), and no example database is kept.
 from __future__ import annotations
 
 import io
+import os
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,8 @@ import asr_settings
 import main
 from fakes import FakeEngine
 
+# Hypothesis keeps a cache of its own; under .cache/ (ignored by git and the collection build), not the repo root.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(__file__).resolve().parents[3] / ".cache" / "hypothesis"))
 hypothesis = pytest.importorskip("hypothesis", reason="pinned in requirements/dev.txt: pip install -r it")
 from hypothesis import HealthCheck, given, settings  # noqa: E402 - after the importorskip
 from hypothesis import strategies as st  # noqa: E402
