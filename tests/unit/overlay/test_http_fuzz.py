@@ -23,7 +23,8 @@ import main
 from fakes import FakeEngine
 
 # Hypothesis keeps a cache of its own; under .cache/ (ignored by git and the collection build), not the repo root.
-os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(__file__).resolve().parents[3] / ".cache" / "hypothesis"))
+CACHE = Path(__file__).resolve().parents[3] / ".cache" / "hypothesis"
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(CACHE))
 hypothesis = pytest.importorskip("hypothesis", reason="pinned in requirements/dev.txt: pip install -r it")
 from hypothesis import HealthCheck, given, settings  # noqa: E402 - after the importorskip
 from hypothesis import strategies as st  # noqa: E402
