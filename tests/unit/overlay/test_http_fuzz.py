@@ -25,8 +25,7 @@ from fakes import FakeEngine
 # Hypothesis keeps a cache of its own; under .cache/ (ignored by git and the collection build), not the repo root.
 CACHE = Path(__file__).resolve().parents[3] / ".cache" / "hypothesis"
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(CACHE))
-hypothesis = pytest.importorskip("hypothesis", reason="pinned in requirements/dev.txt: pip install -r it")
-from hypothesis import HealthCheck, given, settings  # noqa: E402 - after the importorskip
+from hypothesis import HealthCheck, given, settings  # noqa: E402 - pinned in requirements/dev.txt
 from hypothesis import strategies as st  # noqa: E402
 
 BOUNDARY = "fuzzb0undary"
