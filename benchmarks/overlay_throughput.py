@@ -129,7 +129,8 @@ def main() -> int:
     audio, _unused = support.speech("single_speaker")
     # A long queue timeout: on a loaded machine 8 queued decodes can outlast the
     # default 60 s, and this measures throughput, not the timeout policy.
-    overlay = support.start(NAME, PORT, {"ASR_QUEUE_DEPTH": "8", "ASR_QUEUE_TIMEOUT": "600"})
+    # The overlay's own cpu engine, not the bench image's default (the same engine plus test hooks).
+    overlay = support.start(NAME, PORT, {"ASR_ENGINE": "cpu", "ASR_QUEUE_DEPTH": "8", "ASR_QUEUE_TIMEOUT": "600"})
     try:
         ready = support.wait(overlay)
         if ready.status_code != 200:

@@ -88,8 +88,13 @@ def _check_wav_complete(data: bytes) -> None:
     raise AudioError(400, "truncated WAV: no data chunk found; upload the complete file", "truncated")
 
 
-def decode(data: bytes, max_seconds: float) -> Audio:
-    """Validate and decode an upload; resample to 16 kHz mono."""
+def decode(data: bytes, max_seconds: float, max_source_samples: int | None = None) -> Audio:
+    """Validate and decode an upload; resample to 16 kHz mono.
+
+    The file's header is checked before decoding (length, and the source
+    samples, frames x channels, against ``max_source_samples``); decoding then
+    reads it in blocks, mixed down and resampled one at a time, so memory
+    follows the 16 kHz mono output, not the source's rate and channels."""
     if not data:
         raise AudioError(400, "the uploaded file is empty", "empty_file")
     container = sniff(data)
@@ -107,21 +112,100 @@ def decode(data: bytes, max_seconds: float) -> Audio:
     if info.frames > 0 and info.duration > max_seconds:
         raise AudioError(413, f"audio is {info.duration:.0f} s long; the limit is {max_seconds:g} s "
                          f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
+    if max_source_samples is not None and info.frames > 0:
+        _check_source_size(info.frames, info.channels, info.samplerate, max_source_samples)
     try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        mono, frames = _decode_blocks(data, container, info.samplerate, max_seconds, max_source_samples)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(400, f"cannot decode this {container} file ({getattr(exc, 'error_string', exc)}); it "
                          f"may be truncated or corrupt", "corrupt_audio") from None
-    if samples.shape[0] == 0:
+    if frames == 0:
         raise AudioError(400, f"the {container} file holds no audio samples", "empty_audio")
-    if samples.shape[0] / rate > max_seconds:
-        raise AudioError(413, f"audio is {samples.shape[0] / rate:.0f} s long; the limit is {max_seconds:g} s "
-                         f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
-    if not np.isfinite(samples).all():
-        raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
-    mono = _resample(samples.mean(axis=1), rate)
-    mono = np.clip(mono, -1.0, 1.0).astype(np.float32)
-    return Audio(samples=mono, source_rate=int(rate), source_channels=int(samples.shape[1]), container=container)
+    return Audio(samples=mono, source_rate=int(info.samplerate), source_channels=int(info.channels),
+                 container=container)
+
+
+def _check_source_size(frames: int, channels: int, rate: int, limit: int) -> None:
+    if frames * channels > limit:
+        raise AudioError(413, f"the audio decodes to {frames * channels / 1e6:.0f} million samples ({frames} "
+                         f"frames x {channels} channels at {rate} Hz); the limit is {limit / 1e6:g} million "
+                         f"(ASR_MAX_SOURCE_MSAMPLES): send fewer channels, a lower rate or a shorter file",
+                         "audio_too_large")
+
+
+BLOCK_SECONDS = 2.0            # source audio resampled per step
+BLOCK_SAMPLES = 1 << 19        # source samples (frames x channels) read per step: 2 MB as float32
+
+
+def _decode_blocks(data: bytes, container: str, rate: int, max_seconds: float,
+                   max_source_samples: int | None) -> tuple[np.ndarray, int]:
+    """16 kHz mono float32 samples and the source frame count, one block at a time.
+
+    The counts are checked as blocks arrive too: a header may not know its
+    length (MP3, streamed WAV)."""
+    out = _BlockResampler(rate)
+    frames = 0
+    with sf.SoundFile(io.BytesIO(data)) as source:
+        block_frames = max(1, BLOCK_SAMPLES // source.channels)
+        while True:
+            block = source.read(block_frames, dtype="float32", always_2d=True)
+            if block.shape[0] == 0:
+                break
+            frames += block.shape[0]
+            if frames / rate > max_seconds:
+                raise AudioError(413, f"audio is longer than the {max_seconds:g} s limit "
+                                 f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
+            if max_source_samples is not None:
+                _check_source_size(frames, block.shape[1], rate, max_source_samples)
+            if not np.isfinite(block).all():
+                raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
+            out.feed(block.mean(axis=1, dtype=np.float32))
+    return out.finish(), frames
+
+
+class _BlockResampler:
+    """``_resample`` applied block by block, with the same result as on the whole signal.
+
+    Each step resamples one block plus ``context`` source samples on either
+    side (more than the polyphase filter reaches) and keeps the output for the
+    block alone. Block and context lengths are multiples of ``down``, so every
+    block starts on an input sample that maps exactly onto an output sample."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.up, self.down = RATE // gcd(RATE, rate), rate // gcd(RATE, rate)
+        reach = 10 * max(self.up, self.down) // self.up + 2     # resample_poly's half filter, in input samples
+        self.context = -(-reach // self.down) * self.down
+        self.step = max(self.context, int(rate * BLOCK_SECONDS) // self.down * self.down)
+        self.pending = np.zeros(0, np.float32)   # source samples not yet resampled, after ``left`` of context
+        self.left = 0
+        self.chunks: list[np.ndarray] = []
+
+    def feed(self, mono: np.ndarray) -> None:
+        if self.rate == RATE:
+            self.chunks.append(mono)
+            return
+        self.pending = np.concatenate([self.pending, mono])
+        while len(self.pending) >= self.left + self.step + self.context:
+            self._emit(self.left + self.step + self.context, self.step)
+
+    def _emit(self, end: int, length: int | None) -> None:
+        resampled = _resample(self.pending[:end], self.rate)
+        first = self.left * self.up // self.down
+        stop = None if length is None else first + length * self.up // self.down
+        self.chunks.append(np.clip(resampled[first:stop], -1.0, 1.0).astype(np.float32))
+        if length is not None:
+            self.pending = self.pending[self.left + length - self.context:]
+            self.left = self.context
+
+    def finish(self) -> np.ndarray:
+        if self.rate != RATE and len(self.pending) > self.left:
+            self._emit(len(self.pending), None)
+        if not self.chunks:
+            return np.zeros(0, np.float32)
+        mono = np.concatenate(self.chunks)
+        self.chunks = []
+        return np.clip(mono, -1.0, 1.0, out=mono)
 
 
 def _resample(mono: np.ndarray, rate: int) -> np.ndarray:

@@ -67,7 +67,6 @@ def _restore(cls, source: str, device):
 
 class NemoEngine:
     name = "nemo"
-    bench_faults = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -22,15 +23,43 @@ def _number(env: dict, name: str, default: float, low: float, kind=float):
     return value
 
 
-def _switch(env: dict, name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def switch(raw: str, default: bool) -> bool:
+    """The one on/off parser (settings and form fields): empty gives ``default``;
+    anything unknown raises ValueError."""
+    word = str(raw).strip().lower()
+    if not word:
         return default
-    if raw in ("1", "on", "true", "yes"):
+    if word in TRUE:
         return True
-    if raw in ("0", "off", "false", "no"):
+    if word in FALSE:
         return False
-    raise SettingsError(f"{name}={raw!r}: use on or off")
+    raise ValueError(f"{raw!r} is neither on nor off")
+
+
+def _switch(env: dict, name: str, default: bool) -> bool:
+    try:
+        return switch(env.get(name, ""), default)
+    except ValueError:
+        raise SettingsError(f"{name}={env[name]!r}: use on or off") from None
+
+
+# ASR_ENGINE: a built-in name, or an operator's engine class as "module:Class"
+# (importable from sys.path, constructed with the Settings; see docs/overlay.md).
+BUILT_IN_ENGINES = ("nemo", "cpu")
+_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def _engine(env: dict) -> str:
+    raw = env.get("ASR_ENGINE", "").strip() or "nemo"
+    if raw.lower() in BUILT_IN_ENGINES:
+        return raw.lower()
+    if _PLUGIN.match(raw):
+        return raw
+    raise SettingsError(f"ASR_ENGINE={raw!r}: use nemo (production), cpu (reference engine) or "
+                        f"module:Class (an engine of your own)")
 
 
 @dataclass(frozen=True)
@@ -44,6 +73,10 @@ class Settings:
     decode_timeout: float = 300.0
     max_upload_bytes: int = 25 * 1024 * 1024
     max_audio_seconds: float = 1440.0
+    # Source samples (frames x channels) a file may decode: 24 min of 48 kHz stereo.
+    max_source_samples: int = 140_000_000
+    body_timeout: float = 120.0
+    decode_concurrency: int = 2
     cuda_graphs: bool = False
     languages: tuple[str, ...] = ("en",)
     nemo_asr_model: str = "nvidia/parakeet-tdt-0.6b-v2"
@@ -51,14 +84,11 @@ class Settings:
     device: str = "cuda"
     cpu_threads: int = 0
     warmup_retry: float = 30.0
-    faults_path: str = "/run/spark-bench/faults.json"
 
 
 def load(env: dict | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
-    engine = env.get("ASR_ENGINE", "nemo").strip().lower() or "nemo"
-    if engine not in ("nemo", "cpu"):
-        raise SettingsError(f"ASR_ENGINE={engine!r}: use nemo (production) or cpu (reference engine)")
+    engine = _engine(env)
     model_id = env.get("STT_MODEL_ID", "").strip() or "parakeet-tdt-0.6b-v2"
     languages = tuple(x.strip().lower() for x in env.get("ASR_LANGUAGES", "en").split(",") if x.strip())
     return Settings(
@@ -71,6 +101,9 @@ def load(env: dict | None = None) -> Settings:
         decode_timeout=_number(env, "ASR_DECODE_TIMEOUT", 300.0, 0.1),
         max_upload_bytes=int(_number(env, "ASR_MAX_UPLOAD_MB", 25.0, 0.01) * 1024 * 1024),
         max_audio_seconds=_number(env, "ASR_MAX_AUDIO_SECONDS", 1440.0, 0.1),
+        max_source_samples=int(_number(env, "ASR_MAX_SOURCE_MSAMPLES", 140.0, 0.01) * 1_000_000),
+        body_timeout=_number(env, "ASR_BODY_TIMEOUT_S", 120.0, 0.1),
+        decode_concurrency=_number(env, "ASR_DECODE_CONCURRENCY", 2, 1, int),
         cuda_graphs=_switch(env, "ASR_CUDA_GRAPHS", False),
         languages=languages or ("en",),
         nemo_asr_model=env.get("ASR_NEMO_MODEL", "").strip() or f"nvidia/{model_id}",
@@ -78,5 +111,4 @@ def load(env: dict | None = None) -> Settings:
         device=env.get("ASR_DEVICE", "cuda").strip() or "cuda",
         cpu_threads=_number(env, "ASR_CPU_THREADS", 0, 0, int),
         warmup_retry=_number(env, "ASR_WARMUP_RETRY_S", 30.0, 0.1),
-        faults_path=env.get("SPARK_BENCH_FAULTS", "").strip() or "/run/spark-bench/faults.json",
     )

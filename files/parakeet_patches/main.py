@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import json
 import logging
 import sys
@@ -25,7 +26,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import asr_audio
-import asr_faults
+import asr_body
 import asr_formats
 import asr_settings
 import diarizer
@@ -38,10 +39,10 @@ OVERLAY_FILES = (
     "main.py",
     "diarizer.py",
     "asr_audio.py",
+    "asr_body.py",
     "asr_cpu_diarizer.py",
     "asr_engine_cpu.py",
     "asr_engine_nemo.py",
-    "asr_faults.py",
     "asr_formats.py",
     "asr_settings.py",
     "asr_types.py",
@@ -51,7 +52,6 @@ OVERLAY_FILES = (
 )
 HERE = Path(__file__).resolve().parent
 WARMUP_WAV = HERE / "warmup.wav"
-TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 log = logging.getLogger("parakeet.overlay")
 request_log = logging.getLogger("parakeet.requests")
@@ -69,13 +69,23 @@ def overlay_hashes(folder: Path = HERE) -> dict[str, str | None]:
 
 
 def make_engine(settings: asr_settings.Settings):
+    """The engine ASR_ENGINE names: nemo, cpu, or an operator's "module:Class"
+    (constructed with the Settings; the interface is in docs/overlay.md)."""
     if settings.engine == "cpu":
         from asr_engine_cpu import CpuEngine
 
         return CpuEngine(settings)
-    from asr_engine_nemo import NemoEngine
+    if settings.engine == "nemo":
+        from asr_engine_nemo import NemoEngine
 
-    return NemoEngine(settings)
+        return NemoEngine(settings)
+    module, _sep, cls = settings.engine.partition(":")
+    try:
+        return getattr(importlib.import_module(module), cls)(settings)
+    except (ImportError, AttributeError) as exc:
+        raise asr_settings.SettingsError(f"ASR_ENGINE={settings.engine!r}: cannot load {cls} from module "
+                                         f"{module} ({type(exc).__name__}: {exc}); put its folder on "
+                                         f"PYTHONPATH") from None
 
 
 def error(status: int, message: str, code: str, headers: dict | None = None) -> JSONResponse:
@@ -140,17 +150,17 @@ def _decode_job(engine, samples, diarize: bool, words: bool):
 
 
 def _parse_bool(value: str, field: str) -> bool:
-    raw = str(value).strip().lower()
-    if raw in TRUE:
-        return True
-    if raw in FALSE:
-        return False
-    raise asr_audio.AudioError(400, f"{field}={value!r}: use true or false", "invalid_field")
+    try:
+        return asr_settings.switch(value, False)
+    except ValueError:
+        raise asr_audio.AudioError(400, f"{field}={value!r}: use true or false", "invalid_field") from None
 
 
 def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) -> FastAPI:
     engine = engine if engine is not None else make_engine(settings)
     worker = DecodeWorker(settings.queue_depth, settings.queue_timeout, settings.decode_timeout)
+    # Audio decoding runs before the queue, in threads: at most this many at once.
+    decodes = threading.BoundedSemaphore(settings.decode_concurrency)
     ready = Readiness()
     hashes = overlay_hashes()
     app = FastAPI(title="parakeet-asr (spark_control.audio overlay)", version=OVERLAY_VERSION)
@@ -227,17 +237,29 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
 
     async def _transcribe(request: Request, record: dict) -> Response:
         limit = settings.max_upload_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit + 1024 * 1024:    # the form's own bytes on top
-            raise asr_audio.AudioError(413, f"upload of {int(declared)} bytes is over the {limit}-byte limit "
-                                       f"(ASR_MAX_UPLOAD_MB)", "too_large")
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise asr_audio.AudioError(400, "send multipart/form-data with the audio in a 'file' field",
                                        "not_multipart")
+        form = await asr_body.read_form(request, limit, settings.body_timeout)
         try:
-            form = await request.form()
-        except Exception as exc:  # noqa: BLE001 - any parser failure is the client's malformed body
-            raise asr_audio.AudioError(400, f"malformed multipart body: {exc}", "bad_multipart") from None
+            return await _answer(form, record)
+        finally:
+            await form.close()
+
+    def _decode_releasing(data: bytes) -> asr_audio.Audio:
+        try:
+            return asr_audio.decode(data, settings.max_audio_seconds, settings.max_source_samples)
+        finally:
+            decodes.release()
+
+    async def _decode_bounded(data: bytes) -> asr_audio.Audio:
+        """Decode in a thread holding one of the ``decodes`` slots until the
+        thread ends: shielded, so a client that goes away cannot free the slot
+        of a decode that is still running (or never start it and keep the slot)."""
+        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(None, _decode_releasing, data))
+
+    async def _answer(form, record: dict) -> Response:
+        limit = settings.max_upload_bytes
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise asr_audio.AudioError(400, "missing 'file' field: attach the audio as multipart field 'file'",
@@ -258,15 +280,15 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
                                        f"{', '.join(settings.languages)} (ASR_LANGUAGES)", "unsupported_language")
         diarize = _parse_bool(form.get("diarize") or "", "diarize")
         record.update(format=fmt, diarize=diarize)
-        if engine.bench_faults and asr_faults.unavailable(asr_faults.read(settings.faults_path)):
-            raise Busy("bench fault fail_503_until is set", 1)
         if not ready.loaded:
             raise Busy(f"models are not loaded yet ({ready.detail})", 5)
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise asr_audio.AudioError(413, f"the audio file is over the {limit}-byte limit (ASR_MAX_UPLOAD_MB)",
                                        "too_large")
-        audio = await asyncio.to_thread(asr_audio.decode, data, settings.max_audio_seconds)
+        if not decodes.acquire(blocking=False):
+            raise Busy(f"{settings.decode_concurrency} uploads are being decoded (ASR_DECODE_CONCURRENCY)", 1)
+        audio = await _decode_bounded(data)
         record["audio_s"] = round(audio.duration, 3)
         words = fmt == "verbose_json" and "word" in grains
         (transcript, diar), job = await worker.run(lambda: _decode_job(engine, audio.samples, diarize, words))
@@ -300,12 +322,13 @@ def main() -> int:
     _configure_logging()
     try:
         settings = asr_settings.load()
+        engine = make_engine(settings)
     except asr_settings.SettingsError as exc:
         print(f"parakeet-asr overlay: bad setting: {exc}", file=sys.stderr)
         return 2
     log.info("overlay %s, engine %s, model %s, CUDA graphs %s", OVERLAY_VERSION, settings.engine,
              settings.model_id, "ON (unsafe on GB10)" if settings.cuda_graphs else "off")
-    app = create_app(settings)
+    app = create_app(settings, engine)
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")
     return 0
 

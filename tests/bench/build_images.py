@@ -10,6 +10,9 @@
   what the base has) are downloaded by apt in a throwaway base container
   into ``.cache/debs/<image>/`` and reach the image the same way (installed
   with ``dpkg -i``, the build itself stays offline).
+* ``images/_shared/`` (no Dockerfile, not an image): code the bench's servers
+  share; an image whose Dockerfile copies ``_shared/`` gets the folder in its
+  build context (and in its inputs hash).
 
 Every image carries the label ``spark-bench.inputs`` with a hash of its
 inputs; an image whose label already matches is not rebuilt, so a second run
@@ -34,6 +37,7 @@ from docker.errors import DockerException, ImageNotFound
 
 HERE = Path(__file__).resolve().parent
 IMAGES = HERE / "images"
+SHARED = IMAGES / "_shared"
 REPO = HERE.parents[1]
 CACHE = Path(os.environ.get("SPARK_BENCH_CACHE", REPO / ".cache"))
 LABEL = "spark-bench.inputs"
@@ -48,9 +52,14 @@ def log(msg: str) -> None:
 
 def tree_hash(paths: list[Path], root: Path, seed: str = "") -> str:
     """Hash file names (relative to root), modes and contents in a stable order."""
+    return inputs_hash({path.relative_to(root).as_posix(): path for path in paths}, seed)
+
+
+def inputs_hash(inputs: dict[str, Path], seed: str = "") -> str:
+    """Hash of name -> file pairs (names as the build context holds them), names in order."""
     h = hashlib.sha256(seed.encode())
-    for path in sorted(paths):
-        rel = path.relative_to(root).as_posix()
+    for rel in sorted(inputs):
+        path = inputs[rel]
         h.update(rel.encode() + b"\0" + oct(path.stat().st_mode & 0o777).encode() + b"\0")
         h.update(path.read_bytes())
         h.update(b"\0")
@@ -133,12 +142,25 @@ def debs(client: docker.DockerClient, name: str, listing: Path, base_digest: str
     return target
 
 
+def uses_shared(folder: Path) -> bool:
+    return "_shared/" in (folder / "Dockerfile").read_text()
+
+
+def image_inputs(folder: Path) -> dict[str, Path]:
+    """Build-context path -> file: the image's folder, plus ``_shared/`` when its Dockerfile copies it."""
+    inputs = {path.relative_to(folder).as_posix(): path for path in files_under(folder)}
+    if uses_shared(folder):
+        inputs |= {f"_shared/{path.relative_to(SHARED).as_posix()}": path for path in files_under(SHARED)}
+    return inputs
+
+
 def build_context(folder: Path, wheels: Path | None, requirements: Path | None,
                   packages: Path | None = None) -> io.BytesIO:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in sorted(files_under(folder)):
-            tar.add(path, arcname=path.relative_to(folder).as_posix())
+        inputs = image_inputs(folder)
+        for rel in sorted(inputs):
+            tar.add(inputs[rel], arcname=rel)
         if packages is not None:
             for deb in sorted(packages.glob("*.deb")):
                 tar.add(deb, arcname=f"debs/{deb.name}")
@@ -163,7 +185,7 @@ def build_image(client: docker.DockerClient, name: str, base_digest: str,
                 force: bool, python: str) -> None:
     folder = IMAGES / name
     ref = f"{REPO_NAME}/{name}:{TAG}"
-    digest = tree_hash(files_under(folder), folder, seed=base_digest)
+    digest = inputs_hash(image_inputs(folder), base_digest)
     if not force and current_label(client, ref) == digest:
         log(f"{ref} is current ({digest[:12]})")
         return

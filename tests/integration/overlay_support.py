@@ -57,7 +57,7 @@ class Overlay:
         return requests.post(self.url + "/v1/audio/transcriptions", files=files, data=form, timeout=timeout)
 
     def write_faults(self, faults: dict | None) -> None:
-        """The bench fault file the cpu engine reads on every request."""
+        """The bench fault file the bench's engine reads on every request."""
         self.container.put_archive("/run", _tar({"spark-bench/faults.json": json.dumps(faults or {}).encode()}))
 
     def logs(self) -> str:
@@ -77,15 +77,20 @@ def remove(name: str) -> None:
         pass
 
 
-def start(name: str, port: int, env: dict | None = None, extra: dict[str, bytes] | None = None) -> Overlay:
-    """Create the container, copy the overlay (+ ``extra`` files, paths relative
-    to /) into it, start it. Does not wait for readiness."""
+def start(name: str, port: int, env: dict | None = None, extra: dict[str, bytes] | None = None,
+          mem_limit: str | None = None) -> Overlay:
+    """Create the container (memory capped at ``mem_limit``, e.g. "1g"), copy
+    the overlay (+ ``extra`` files, paths relative to /) into it, start it.
+    Does not wait for readiness."""
     client = docker.from_env()
     remove(name)
-    environment = {"ASR_ENGINE": "cpu", "ASR_HOST": "127.0.0.1", "ASR_PORT": str(port),
+    # ASR_ENGINE comes from the image: the bench's engine (the cpu engine plus
+    # the fault switches and the hazard emulation), /opt/spark-bench/spark_bench_engine.py.
+    environment = {"ASR_HOST": "127.0.0.1", "ASR_PORT": str(port),
                    "STT_MODEL_ID": "parakeet-tdt-0.6b-v2"} | (env or {})
+    limits = {"mem_limit": mem_limit, "memswap_limit": mem_limit} if mem_limit else {}
     box = client.containers.create(IMAGE, name=name, network_mode="host", environment=environment,
-                                   labels={"spark-bench.role": "overlay-test"})
+                                   labels={"spark-bench.role": "overlay-test"}, **limits)
     box.put_archive("/app", _tar(overlay_files()))
     if extra:
         box.put_archive("/", _tar({k.lstrip("/"): v for k, v in extra.items()}))

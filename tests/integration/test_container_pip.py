@@ -390,7 +390,7 @@ def test_a_cuda_module_under_another_name_is_refused_and_real_speech_keeps_worki
     speech crashes; container_pip refuses it before installing, and names and removes it when it got in anyway."""
     name = f"parakeet-asr-turbo{SUFFIX}"
     url = f"http://127.0.0.1:{HAZARD_PORT}"
-    # The overlay's cpu engine reproduces the hazard (cuda importable, CUDA graphs allowed) and loads fast.
+    # The bench image's overlay engine reproduces the hazard (cuda importable, CUDA graphs allowed), loads fast.
     run_container(name, env={"ASR_HOST": "127.0.0.1", "ASR_PORT": str(HAZARD_PORT), "ASR_CUDA_GRAPHS": "on"},
                   overlay=True)
     speech = (AUDIO / "single_speaker.wav").read_bytes()

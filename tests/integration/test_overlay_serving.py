@@ -1,6 +1,7 @@
 """Serving discipline for real: concurrency through the bounded queue, the
 bench faults, /overlay, and the GB10 CUDA-graph hazard emulation (real speech
-crashes, silence does not)."""
+crashes, silence does not); faults and hazard come from the bench image's
+engine (ASR_ENGINE=spark_bench_engine:BenchEngine), not from the overlay."""
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,7 @@ def overlay(request):
 
 def test_overlay_reports_the_live_files(overlay):
     body = overlay.get("/overlay").json()
-    assert body["version"] and body["engine"] == "cpu"
+    assert body["version"] and body["engine"] == "cpu-bench"
     expected = {name: hashlib.sha256(data).hexdigest() for name, data in support.overlay_files().items()}
     assert body["files"] == expected
 

@@ -2,7 +2,9 @@
 
 The overlay is a flat folder of modules that import each other by bare name
 (as they do inside the container's /app), so the folder goes on sys.path;
-this folder too, for the tests' own helpers (pytest runs in importlib mode).
+this folder too, for the tests' own helpers (pytest runs in importlib mode),
+and the bench image's /opt/spark-bench folders (its engine and shared fault
+switches), as its PYTHONPATH has them.
 """
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ import soundfile as sf
 
 PATCHES = Path(__file__).resolve().parents[3] / "files" / "parakeet_patches"
 AUDIO = Path(__file__).resolve().parents[3] / "files" / "audio"
+BENCH_IMAGES = Path(__file__).resolve().parents[2] / "bench" / "images"
+sys.path.insert(0, str(BENCH_IMAGES / "_shared"))
+sys.path.insert(0, str(BENCH_IMAGES / "parakeet-asr" / "engine"))
 sys.path.insert(0, str(PATCHES))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -1,7 +1,9 @@
-"""A stand-in engine for the app tests: deterministic, no models."""
+"""Stand-ins for the overlay tests: an engine (deterministic, no models) and
+faster-whisper's WhisperModel (not in the test venv)."""
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -10,7 +12,6 @@ from asr_types import Diarization, Segment, Transcript, Turn, Word
 
 class FakeEngine:
     name = "cpu"
-    bench_faults = True
 
     def __init__(self) -> None:
         self.gate = threading.Event()
@@ -44,3 +45,19 @@ class FakeEngine:
     @staticmethod
     def is_fatal(exc: BaseException) -> bool:
         return "CUDA error" in str(exc)
+
+
+class FakeWhisper:
+    """faster_whisper.WhisperModel.transcribe -> (iterator of Segment, TranscriptionInfo)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.kwargs = text, None
+
+    def transcribe(self, audio, **kwargs):
+        self.kwargs = kwargs
+        if not self.text:
+            return iter([]), SimpleNamespace(duration=len(audio) / 16000)
+        words = [SimpleNamespace(word=" " + w, start=i * 0.5, end=i * 0.5 + 0.4)
+                 for i, w in enumerate(self.text.split())]
+        seg = SimpleNamespace(start=0.0, end=len(words) * 0.5, text=" " + self.text, words=words)
+        return iter([seg]), SimpleNamespace(duration=len(audio) / 16000)

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 import asr_settings
 import main
 from conftest import wav_bytes
+from asr_worker import Busy
 from fakes import FakeEngine
 
 
@@ -26,7 +27,7 @@ def _wait_ready(client, timeout=10):
 
 @pytest.fixture
 def env(tmp_path):
-    return {"ASR_ENGINE": "cpu", "SPARK_BENCH_FAULTS": str(tmp_path / "faults.json"), "ASR_QUEUE_DEPTH": "1",
+    return {"ASR_ENGINE": "cpu", "ASR_QUEUE_DEPTH": "1",
             "ASR_MAX_UPLOAD_MB": "0.5", "ASR_MAX_AUDIO_SECONDS": "5", "STT_MODEL_ID": "parakeet-tdt-0.6b-v2"}
 
 
@@ -174,14 +175,43 @@ def test_decode_error_is_500_json_and_cuda_errors_mark_unready(client, engine, s
     assert client.get("/health").status_code == 200
 
 
-def test_bench_fault_fail_503_until(client, env, speech):
-    with open(env["SPARK_BENCH_FAULTS"], "w", encoding="utf-8") as f:
-        json.dump({"fail_503_until": time.time() + 60}, f)
+def test_an_engine_that_raises_busy_is_503_with_its_retry_after(client, engine, speech):
+    """Engines may refuse a request for now (the bench's fault switch does)."""
+    engine.fail = Busy("engine paused", 7)
     r = post(client, speech)
-    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
-    with open(env["SPARK_BENCH_FAULTS"], "w", encoding="utf-8") as f:
-        json.dump({"fail_503_until": time.time() - 1}, f)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "7" and "engine paused" in r.json()["error"]["message"]
+    engine.fail = None
     assert post(client, speech).status_code == 200
+
+
+def test_concurrent_decodes_are_bounded_and_the_excess_is_503(env, engine, speech, monkeypatch):
+    """Decoding happens before the queue, in threads: ASR_DECODE_CONCURRENCY
+    at once, the next upload is answered 503 + Retry-After, not piled up."""
+    import threading
+
+    import asr_audio
+
+    decoding, release, real = threading.Event(), threading.Event(), asr_audio.decode
+
+    def slow(*args, **kwargs):
+        decoding.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    app = main.create_app(asr_settings.load(env | {"ASR_DECODE_CONCURRENCY": "1"}), engine)
+    with TestClient(app) as c:
+        _wait_ready(c)
+        monkeypatch.setattr(asr_audio, "decode", slow)
+        first: list = []
+        worker = threading.Thread(target=lambda: first.append(post(c, speech)))
+        worker.start()
+        assert decoding.wait(10)
+        second = post(c, speech)
+        release.set()
+        worker.join(10)
+    assert second.status_code == 503 and second.headers["Retry-After"] == "1"
+    assert "ASR_DECODE_CONCURRENCY" in second.json()["error"]["message"]
+    assert first[0].status_code == 200
 
 
 def test_unknown_route_is_json_404(client):

