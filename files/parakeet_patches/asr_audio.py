@@ -7,12 +7,13 @@ AudioError carrying the HTTP status and a message naming what was wrong.
 from __future__ import annotations
 
 import io
-from math import gcd
 from dataclasses import dataclass
+from functools import lru_cache
+from math import gcd
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 RATE = 16000
 MIN_RATE, MAX_RATE = 4000, 384000
@@ -119,9 +120,44 @@ def decode(data: bytes, max_seconds: float) -> Audio:
                          f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
     if not np.isfinite(samples).all():
         raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
-    mono = _resample(samples.mean(axis=1), rate)
-    mono = np.clip(mono, -1.0, 1.0).astype(np.float32)
+    mono = to_mono_16k(samples, rate)
     return Audio(samples=mono, source_rate=int(rate), source_channels=int(samples.shape[1]), container=container)
+
+
+def to_mono_16k(samples: np.ndarray, rate: int) -> np.ndarray:
+    """(frames, channels) float32 at ``rate`` -> contiguous float32 16 kHz mono in [-1, 1].
+
+    ``samples`` is the caller's own decode buffer and may be overwritten."""
+    mono = _resample(_mix_down(samples), rate)
+    mono = np.ascontiguousarray(mono, dtype=np.float32)     # a no-op for the float32 paths
+    return np.clip(mono, -1.0, 1.0, out=mono)
+
+
+def _mix_down(samples: np.ndarray) -> np.ndarray:
+    """The mean of the channels, as one float32 column.
+
+    ``samples.mean(axis=1)`` makes one tiny reduction per frame (6 ms for
+    10 s of 44.1 kHz stereo, 1.5 ms for 60 s of mono); adding whole columns
+    is the same arithmetic in a twentieth of the time, and mono is a view."""
+    channels = samples.shape[1]
+    if channels == 1:
+        return samples[:, 0]
+    mono = samples[:, 0].copy()
+    for channel in range(1, channels):
+        mono += samples[:, channel]
+    mono *= np.float32(1.0 / channels)
+    return mono
+
+
+@lru_cache(maxsize=16)
+def _polyphase_filter(up: int, down: int) -> np.ndarray:
+    """The low-pass filter resample_poly designs on every call (Kaiser window,
+    beta 5, ten zero crossings each side), designed once per rate pair; in
+    float32, as resample_poly casts it for float32 input."""
+    top = max(up, down)
+    taps = firwin(2 * 10 * top + 1, 1.0 / top, window=("kaiser", 5.0)).astype(np.float32)
+    taps.flags.writeable = False                # shared between requests
+    return taps
 
 
 def _resample(mono: np.ndarray, rate: int) -> np.ndarray:
@@ -129,7 +165,7 @@ def _resample(mono: np.ndarray, rate: int) -> np.ndarray:
         return mono
     up, down = RATE // gcd(RATE, rate), rate // gcd(RATE, rate)
     if max(up, down) <= 1000:
-        return resample_poly(mono, up, down)
+        return resample_poly(mono, up, down, window=_polyphase_filter(up, down))
     # Odd rates (e.g. 44101 Hz) would need a huge polyphase filter: interpolate.
     times = np.arange(int(len(mono) * RATE / rate)) * (rate / RATE)
     return np.interp(times, np.arange(len(mono)), mono)
