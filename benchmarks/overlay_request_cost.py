@@ -150,7 +150,9 @@ class Connections:
         # uvicorn closes a keep-alive connection idle for 5 s: a reused one
         # that fails is opened again once, as HTTP clients do.
         for reused in (key in self._conns, False):
-            conn = self._conns.setdefault(key, http.client.HTTPConnection("127.0.0.1", port, timeout=30))
+            if key not in self._conns:
+                self._conns[key] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = self._conns[key]
             try:
                 conn.request("POST", path, body, {"Content-Type": ctype})
                 reply = conn.getresponse()
@@ -521,7 +523,8 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
         f"a burst of 4 at once), {done} rounds in rotated order"
         f"{'' if done == args.rounds else f' (of {args.rounds}: stopped at the time cap)'}; {machine()}.",
         "*Above floor* and *vs floor* compare with the multipart floor of the same clip; *server CPU* is the",
-        "CPU time of all the server's threads per request (schedstat).",
+        "CPU time of all the server's threads per request (schedstat). The goals are judged on the 1-client",
+        "medians; with 4 clients the wall time per request is the inverse of the throughput.",
         "",
         *table,
         "",
@@ -547,8 +550,8 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
     if prof:
         over, base = prof
         parts = sorted(set(over.parts) | set(base.parts), key=lambda p: base.parts[p] - over.parts[p])
-        lines += ["", f"Profile (py-spy, {Profile.RATE} Hz, all threads, waits dropped): one client cycling through the "
-                  f"overlay rows ({over.requests} requests), then through the floor with the same clips "
+        lines += ["", f"Profile (py-spy, {Profile.RATE} Hz, all threads, waits dropped): one client cycling through "
+                  f"the overlay rows ({over.requests} requests), then through the floor with the same clips "
                   f"({base.requests} requests). CPU ms per request by part, each sample counted once, for the "
                   "innermost frame that names a part (sampling slows both servers alike):", "",
                   "| part | overlay (ms) | floor (ms) | overlay - floor (ms) |", "|---|---:|---:|---:|",
@@ -558,7 +561,8 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
                   f"{over.ms(over.samples) - base.ms(base.samples):+.2f} |", "",
                   "The overlay's top functions by own time (the innermost frame; C code counts for the Python",
                   "function that called it):", "", "| function | ms per request | share |", "|---|---:|---:|",
-                  *[f"| `{f}` | {over.ms(n):.2f} | {n / over.samples:.1%} |" for f, n in over.functions.most_common(14)]]
+                  *[f"| `{f}` | {over.ms(n):.2f} | {n / over.samples:.1%} |"
+                    for f, n in over.functions.most_common(14)]]
     else:
         lines += ["", "Profile skipped: " + ("--no-profile." if skipped else
                                               "py-spy is not installed (requirements/dev.txt pins it).")]
