@@ -306,8 +306,8 @@ def resample_methods(stereo: bytes) -> list[tuple[str, float, str]]:
     ways = [("scipy resample_poly, filter designed per call (before)", lambda: resample_poly(mono, 160, 441)),
             ("overlay's _resample (resample_poly, filter designed once)", lambda: asr_audio._resample(mono, 44100)),
             ("scipy resample (FFT)", lambda: resample(mono, len(reference))),
-            ("np.interp (linear; aliases)", lambda: np.interp(np.arange(len(reference)) * 44100 / 16000,
-                                                                np.arange(len(mono)), mono))]
+            ("np.interp (linear; aliases)",
+             lambda: np.interp(np.arange(len(reference)) * 44100 / 16000, np.arange(len(mono)), mono))]
     try:
         import soxr
 
@@ -331,8 +331,8 @@ BUCKETS = [
     ("audio: soundfile read/info", ("soundfile.py",)),
     ("audio: resampling (scipy)", ("/scipy/",)),
     ("audio: asr_audio checks, mix-down, clip", ("asr_audio.py",)),
-    ("thread handoffs (asr_worker queue, asyncio.to_thread)", ("asr_worker.py", "concurrent/futures",
-                                                              "asyncio/threads.py", "asyncio/futures.py")),
+    ("thread handoffs (asr_worker queue, asyncio.to_thread)",
+     ("asr_worker.py", "concurrent/futures", "asyncio/threads.py", "asyncio/futures.py")),
     ("formatting: asr_formats, diarizer, asr_types", ("asr_formats.py", "diarizer.py", "asr_types.py")),
     ("JSON encoding (json, starlette responses)", ("/json/", "starlette/responses.py")),
     ("request log (logging)", ("/logging/",)),
@@ -564,8 +564,8 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
                   *[f"| `{f}` | {over.ms(n):.2f} | {n / over.samples:.1%} |"
                     for f, n in over.functions.most_common(14)]]
     else:
-        lines += ["", "Profile skipped: " + ("--no-profile." if skipped else
-                                              "py-spy is not installed (requirements/dev.txt pins it).")]
+        why = "--no-profile." if skipped else "py-spy is not installed (requirements/dev.txt pins it)."
+        lines += ["", f"Profile skipped: {why}"]
     return "\n".join(lines), met
 
 

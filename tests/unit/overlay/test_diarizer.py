@@ -64,7 +64,6 @@ def test_without_words_whole_segments_are_assigned():
     assert [s.speaker for s in segs] == ["speaker_0", "speaker_1"]
 
 
-
 def test_the_most_overlapping_turn_wins_and_the_earliest_listed_on_a_tie():
     # Listed out of time order, with two turns overlapping the word equally.
     turns = [Turn(3, 2.0, 4.0), Turn(1, 0.0, 1.5), Turn(2, 0.5, 1.5), Turn(0, 0.9, 5.0)]
@@ -101,6 +100,7 @@ def test_speaker_segments_match_the_plain_definition_on_random_conversations():
     rng = np.random.default_rng(14)
     for _trial in range(300):
         grid = rng.choice([0.08, 0.5])           # frame-aligned times make exact ties common
+
         def on_grid(x):
             return float(np.round(x / grid) * grid)
         turns = []
@@ -118,6 +118,7 @@ def test_speaker_segments_match_the_plain_definition_on_random_conversations():
         for ws in (words, []):
             assert diarizer.speaker_segments(ws, segments, Diarization(turns)) == \
                 _plain_speaker_segments(ws, segments, turns)
+
 
 def test_silence_has_no_segments():
     assert diarizer.speaker_segments([Word("x", 0, 1)], [], Diarization([])) == []

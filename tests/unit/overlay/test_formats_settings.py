@@ -38,7 +38,6 @@ def test_diarized_json_carries_speakers():
     assert set(body["segments"][0]) == {"id", "start", "end", "text", "speaker"}
 
 
-
 def test_diarized_verbose_json_has_one_set_of_speaker_segments_in_the_usual_order():
     body = asr_formats.render("verbose_json", T, 3.3, ("word",), speakers=DIAR).body
     assert list(body) == ["task", "language", "duration", "text", "segments", "words", "speakers",
@@ -53,6 +52,7 @@ def test_diarized_verbose_json_has_one_set_of_speaker_segments_in_the_usual_orde
 def test_verbose_json_words_only_has_no_segments():
     body = asr_formats.render("verbose_json", T, 3.3, ("word",)).body
     assert "segments" not in body and len(body["words"]) == 4
+
 
 def test_srt_and_vtt_cues():
     srt = asr_formats.render("srt", T, 3.3).body
