@@ -569,6 +569,10 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
             mo, mf = (o.ms(o.samples), f.ms(f.samples)) if part is None else (o.ms(o.parts[part]), f.ms(f.parts[part]))
             return f"{mo:.2f} | {mf:.2f} | {mo - mf:+.2f}"
 
+        extra = sorted(((over10.ms(over10.parts[p]) - base10.ms(base10.parts[p]), p) for p in parts), reverse=True)
+        lines += ["", f"Where the 10 s 16 kHz json request's extra CPU goes (profile below): "
+                  f"{over10.ms(over10.samples) - base10.ms(base10.samples):.2f} ms more than the floor, of which "
+                  + ", ".join(f"{ms:.2f} {p}" for ms, p in extra[:4] if ms > 0) + "."]
         lines += ["", f"Profile (py-spy, {Profile.RATE} Hz, all threads, waits dropped): one client cycling through "
                   f"the overlay rows ({over.requests} requests), then through the floor with the same clips "
                   f"({base.requests}); then the 10 s 16 kHz json row alone ({over10.requests} and {base10.requests}). "
