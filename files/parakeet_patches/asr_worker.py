@@ -49,10 +49,10 @@ class JobQueue:
     """FIFO of jobs for the worker thread; ``put_nowait`` refuses (queue.Full)
     once ``depth`` jobs wait. The one being decoded is no longer waiting.
 
-    queue.Queue wakes its getter through a Condition whose mutex the putter
-    still holds, so the woken worker sleeps again until the putter lets go:
-    extra thread wake-ups on every job (some 60 us here). A SimpleQueue hands
-    the job over with a single wake-up; the bound is a counter beside it."""
+    Through queue.Queue a job took some 60 us longer to reach the worker
+    (benchmarks/overlay_request_cost.py): its getter wakes inside a Condition
+    and must then retake the mutex the putter holds while notifying. A
+    SimpleQueue hands the job over with one wake-up; the bound is a counter."""
 
     def __init__(self, depth: int) -> None:
         self.depth = depth
