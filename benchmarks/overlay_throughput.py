@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests" / "integration"), str(REPO / "files" / "parakeet_patches")]
+sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests" / "integration"), str(REPO / "files" / "parakeet_patches")]
 
 import overlay_support as support  # noqa: E402
 from _report import machine, write_section  # noqa: E402

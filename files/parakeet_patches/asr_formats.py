@@ -61,13 +61,12 @@ def render(fmt: str, transcript: Transcript, duration: float, granularities: tup
     if fmt == "verbose_json":
         body = {"task": "transcribe", "language": transcript.language, "duration": _t(duration),
                 "text": transcript.text}
-        if "segment" in granularities or speakers:
-            body["segments"] = [_segment(i, s) for i, s in enumerate(segments)]
-        if "word" in granularities:
-            body["words"] = [{"word": w.text.strip(), "start": _t(w.start), "end": _t(w.end)}
-                             for w in transcript.words]
-    if speakers:
+    # Built once: diarized answers carry the speaker-labelled segments in either format.
+    if speakers or (fmt == "verbose_json" and "segment" in granularities):
         body["segments"] = [_segment(i, s) for i, s in enumerate(segments)]
+    if fmt == "verbose_json" and "word" in granularities:
+        body["words"] = [{"word": w.text.strip(), "start": _t(w.start), "end": _t(w.end)} for w in transcript.words]
+    if speakers:
         body["speakers"] = speakers["speakers"]
         body["speaker_limit_reached"] = speakers["speaker_limit_reached"]
     return Rendered(body, "application/json")

@@ -9,6 +9,9 @@ says ``speaker_limit_reached: true``.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import accumulate
+
 from asr_types import MAX_SPEAKERS, Diarization, Segment, Turn, Word
 
 
@@ -52,17 +55,36 @@ def cap_speakers(diar: Diarization, max_speakers: int = MAX_SPEAKERS) -> Diariza
     return Diarization(turns=capped, limit_reached=diar.limit_reached or over or used >= max_speakers)
 
 
-def _speaker_at(turns: list[Turn], start: float, end: float) -> int:
-    """The speaker overlapping [start, end] most, else the nearest turn's."""
-    best, best_overlap = None, 0.0
-    for turn in turns:
-        overlap = min(end, turn.end) - max(start, turn.start)
-        if overlap > best_overlap:
-            best, best_overlap = turn.speaker, overlap
-    if best is not None:
-        return best
-    middle = (start + end) / 2
-    return min(turns, key=lambda t: min(abs(t.start - middle), abs(t.end - middle))).speaker
+class _Speakers:
+    """Who speaks at a time: the turn overlapping [start, end] most (the
+    earliest listed on a tie), else the nearest turn's speaker.
+
+    Turns are kept sorted by start with the latest end so far beside them,
+    so a word looks only at the turns that can overlap it instead of at all
+    of them (24 min of audio: 4600 words x 360 turns)."""
+
+    def __init__(self, turns: list[Turn]) -> None:
+        self.turns = turns
+        self.order = sorted(range(len(turns)), key=lambda i: turns[i].start)
+        self.starts = [turns[i].start for i in self.order]
+        self.reach = list(accumulate((turns[i].end for i in self.order), max))
+
+    def at(self, start: float, end: float) -> int:
+        best, best_overlap, best_index = None, 0.0, len(self.turns)
+        # Only turns that start before ``end`` can overlap; walking back, once
+        # no earlier turn ends after ``start`` none of them can.
+        for pos in range(bisect_left(self.starts, end) - 1, -1, -1):
+            if self.reach[pos] <= start:
+                break
+            index = self.order[pos]
+            turn = self.turns[index]
+            overlap = min(end, turn.end) - max(start, turn.start)
+            if overlap > best_overlap or (overlap == best_overlap and best is not None and index < best_index):
+                best, best_overlap, best_index = turn.speaker, overlap, index
+        if best is not None:
+            return best
+        middle = (start + end) / 2
+        return min(self.turns, key=lambda t: min(abs(t.start - middle), abs(t.end - middle))).speaker
 
 
 def label(speaker: int) -> str:
@@ -78,16 +100,17 @@ def speaker_segments(words: list[Word], segments: list[Segment], diar: Diarizati
     if not diar.turns:
         return []
     units = [Segment(w.start, w.end, w.text, words=[w]) for w in words] or segments
-    out: list[Segment] = []
+    speakers = _Speakers(diar.turns)
+    runs: list[tuple[str, list[Segment]]] = []
     for unit in units:
-        who = label(_speaker_at(diar.turns, unit.start, unit.end))
-        if out and out[-1].speaker == who:
-            last = out[-1]
-            out[-1] = Segment(last.start, unit.end, f"{last.text} {unit.text.strip()}".strip(), who,
-                              last.words + unit.words)
+        who = label(speakers.at(unit.start, unit.end))
+        if runs and runs[-1][0] == who:
+            runs[-1][1].append(unit)
         else:
-            out.append(Segment(unit.start, unit.end, unit.text.strip(), who, list(unit.words)))
-    return out
+            runs.append((who, [unit]))
+    # Each run joined once (growing it word by word copied it again for every word).
+    return [Segment(run[0].start, run[-1].end, " ".join(t for t in (u.text.strip() for u in run) if t), who,
+                    [w for u in run for w in u.words]) for who, run in runs]
 
 
 def speakers_in(segments: list[Segment]) -> int:

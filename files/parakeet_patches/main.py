@@ -282,7 +282,12 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         record.update(format=fmt, diarize=diarize)
         if not ready.loaded:
             raise Busy(f"models are not loaded yet ({ready.detail})", 5)
-        data = await upload.read(limit + 1)
+        # The parser counted the part's bytes: check them before reading (read(limit + 1) would
+        # allocate a buffer of the whole limit for every spooled upload).
+        if upload.size is not None and upload.size > limit:
+            raise asr_audio.AudioError(413, f"the audio file is over the {limit}-byte limit (ASR_MAX_UPLOAD_MB)",
+                                       "too_large")
+        data = await upload.read()
         if len(data) > limit:
             raise asr_audio.AudioError(413, f"the audio file is over the {limit}-byte limit (ASR_MAX_UPLOAD_MB)",
                                        "too_large")

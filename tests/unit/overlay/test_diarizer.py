@@ -64,6 +64,62 @@ def test_without_words_whole_segments_are_assigned():
     assert [s.speaker for s in segs] == ["speaker_0", "speaker_1"]
 
 
+def test_the_most_overlapping_turn_wins_and_the_earliest_listed_on_a_tie():
+    # Listed out of time order, with two turns overlapping the word equally.
+    turns = [Turn(3, 2.0, 4.0), Turn(1, 0.0, 1.5), Turn(2, 0.5, 1.5), Turn(0, 0.9, 5.0)]
+    segs = diarizer.speaker_segments([Word("a", 1.0, 1.4), Word("b", 1.2, 3.0)], [], Diarization(turns))
+    assert [s.speaker for s in segs] == ["speaker_1", "speaker_0"]
+
+
+def _plain_speaker_segments(words, segments, turns):
+    """The definition, spelled out: every unit against every turn, runs grown unit by unit."""
+    def speaker_at(start, end):
+        best, best_overlap = None, 0.0
+        for turn in turns:
+            overlap = min(end, turn.end) - max(start, turn.start)
+            if overlap > best_overlap:
+                best, best_overlap = turn.speaker, overlap
+        if best is not None:
+            return best
+        middle = (start + end) / 2
+        return min(turns, key=lambda t: min(abs(t.start - middle), abs(t.end - middle))).speaker
+
+    out = []
+    for unit in [Segment(w.start, w.end, w.text, words=[w]) for w in words] or segments:
+        who = diarizer.label(speaker_at(unit.start, unit.end))
+        if out and out[-1].speaker == who:
+            last = out[-1]
+            out[-1] = Segment(last.start, unit.end, f"{last.text} {unit.text.strip()}".strip(), who,
+                              last.words + unit.words)
+        else:
+            out.append(Segment(unit.start, unit.end, unit.text.strip(), who, list(unit.words)))
+    return out
+
+
+def test_speaker_segments_match_the_plain_definition_on_random_conversations():
+    rng = np.random.default_rng(14)
+    for _trial in range(300):
+        grid = rng.choice([0.08, 0.5])           # frame-aligned times make exact ties common
+
+        def on_grid(x):
+            return float(np.round(x / grid) * grid)
+        turns = []
+        for _unused in range(int(rng.integers(1, 10))):
+            start = on_grid(rng.uniform(0, 20))
+            turns.append(Turn(int(rng.integers(0, 5)), start, on_grid(start + rng.uniform(-0.5, 5))))
+        turns += turns[:1] * int(rng.integers(0, 2))          # sometimes a duplicate turn
+        clock, words = 0.0, []
+        for _unused in range(int(rng.integers(0, 30))):
+            start = on_grid(clock + rng.uniform(-0.2, 1.0))
+            clock = max(clock, start)
+            text = str(rng.choice(["hi", " there", "", " ok "]))
+            words.append(Word(text, start, on_grid(start + rng.uniform(0, 0.8))))
+        segments = [Segment(on_grid(rng.uniform(0, 20)), on_grid(rng.uniform(0, 20)), "one two")]
+        for ws in (words, []):
+            assert diarizer.speaker_segments(ws, segments, Diarization(turns)) == \
+                _plain_speaker_segments(ws, segments, turns)
+
+
 def test_silence_has_no_segments():
     assert diarizer.speaker_segments([Word("x", 0, 1)], [], Diarization([])) == []
 

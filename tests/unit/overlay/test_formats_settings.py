@@ -38,6 +38,22 @@ def test_diarized_json_carries_speakers():
     assert set(body["segments"][0]) == {"id", "start", "end", "text", "speaker"}
 
 
+def test_diarized_verbose_json_has_one_set_of_speaker_segments_in_the_usual_order():
+    body = asr_formats.render("verbose_json", T, 3.3, ("word",), speakers=DIAR).body
+    assert list(body) == ["task", "language", "duration", "text", "segments", "words", "speakers",
+                          "speaker_limit_reached"]
+    assert [(s["id"], s["speaker"], s["text"]) for s in body["segments"]] == [
+        (0, "speaker_0", "Hello there."), (1, "speaker_1", "General Kenobi.")]
+    assert len(body["words"]) == 4
+    assert list(asr_formats.render("json", T, 3.3, speakers=DIAR).body) == [
+        "text", "segments", "speakers", "speaker_limit_reached"]
+
+
+def test_verbose_json_words_only_has_no_segments():
+    body = asr_formats.render("verbose_json", T, 3.3, ("word",)).body
+    assert "segments" not in body and len(body["words"]) == 4
+
+
 def test_srt_and_vtt_cues():
     srt = asr_formats.render("srt", T, 3.3).body
     assert srt.startswith("1\n00:00:00,000 --> 00:00:01,200\nHello there.\n")

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 import time
 
 import pytest
 
-from asr_worker import Busy, DecodeWorker
+from asr_worker import Busy, DecodeWorker, JobQueue
 
 
 def test_jobs_run_one_at_a_time_in_order():
@@ -92,3 +93,71 @@ def test_async_run_reports_queue_wait_and_run_time():
     result, job = asyncio.run(worker.run(lambda: time.sleep(0.02) or "done"))
     assert result == "done"
     assert job.run_time >= 0.02 and job.queue_wait >= 0
+
+
+def test_job_queue_is_fifo_bounded_and_closes():
+    jobs = JobQueue(depth=2)
+    jobs.put_nowait("a")
+    jobs.put_nowait("b")
+    with pytest.raises(queue.Full):
+        jobs.put_nowait("c")
+    assert jobs.qsize() == 2
+    assert jobs.get() == "a"
+    jobs.put_nowait("c")                       # a slot came free
+    jobs.close()                               # never refused, even when full
+    assert [jobs.get(), jobs.get(), jobs.get()] == ["b", "c", None]
+    assert jobs.qsize() == 0
+
+
+def test_stop_ends_the_worker_even_with_a_full_queue():
+    worker = DecodeWorker(depth=1, queue_timeout=30, decode_timeout=30)
+    gate = threading.Event()
+    worker.submit(gate.wait)
+    while worker.pending < 1 or worker._jobs.qsize():
+        time.sleep(0.001)
+    last = worker.submit(lambda: "queued before stop")
+    worker.stop()
+    gate.set()
+    assert last.future.result(timeout=5) == "queued before stop"
+    worker._thread.join(timeout=5)
+    assert not worker._thread.is_alive()
+
+
+def test_async_errors_reach_the_caller():
+    worker = DecodeWorker(depth=4, queue_timeout=30, decode_timeout=30)
+
+    def boom():
+        raise ValueError("bad samples")
+
+    with pytest.raises(ValueError, match="bad samples"):
+        asyncio.run(worker.run(boom))
+    assert asyncio.run(worker.run(lambda: 7))[0] == 7
+
+
+def test_a_caller_cancelled_while_queued_leaves_its_job_unrun():
+    worker = DecodeWorker(depth=4, queue_timeout=30, decode_timeout=30)
+    gate, ran = threading.Event(), []
+    worker.submit(gate.wait)
+
+    async def call_then_give_up():
+        task = asyncio.ensure_future(worker.run(lambda: ran.append(1)))
+        await asyncio.sleep(0.05)
+        task.cancel()                          # the client went away
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(call_then_give_up())
+    gate.set()
+    assert worker.run_sync(lambda: "next", timeout=5) == "next"
+    assert ran == []
+
+
+def test_many_awaited_jobs_each_get_their_own_answer():
+    worker = DecodeWorker(depth=64, queue_timeout=30, decode_timeout=30)
+
+    async def many():
+        return await asyncio.gather(*(worker.run(lambda i=i: i * i) for i in range(50)))
+
+    answers = asyncio.run(many())
+    assert [result for result, _job in answers] == [i * i for i in range(50)]
+    assert all(job.finished_at >= job.started_at >= job.queued_at for _r, job in answers)
