@@ -77,6 +77,7 @@ class Settings:
     max_source_samples: int = 140_000_000
     body_timeout: float = 120.0
     decode_concurrency: int = 2
+    decode_wait: float = 30.0
     cuda_graphs: bool = False
     languages: tuple[str, ...] = ("en",)
     nemo_asr_model: str = "nvidia/parakeet-tdt-0.6b-v2"
@@ -104,6 +105,7 @@ def load(env: dict | None = None) -> Settings:
         max_source_samples=int(_number(env, "ASR_MAX_SOURCE_MSAMPLES", 140.0, 0.01) * 1_000_000),
         body_timeout=_number(env, "ASR_BODY_TIMEOUT_S", 120.0, 0.1),
         decode_concurrency=_number(env, "ASR_DECODE_CONCURRENCY", 2, 1, int),
+        decode_wait=_number(env, "ASR_DECODE_WAIT_S", 30.0, 0.0),
         cuda_graphs=_switch(env, "ASR_CUDA_GRAPHS", False),
         languages=languages or ("en",),
         nemo_asr_model=env.get("ASR_NEMO_MODEL", "").strip() or f"nvidia/{model_id}",

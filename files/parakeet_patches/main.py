@@ -160,7 +160,9 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
     engine = engine if engine is not None else make_engine(settings)
     worker = DecodeWorker(settings.queue_depth, settings.queue_timeout, settings.decode_timeout)
     # Audio decoding runs before the queue, in threads: at most this many at once.
-    decodes = threading.BoundedSemaphore(settings.decode_concurrency)
+    # Decode slots: awaited on the event loop (a burst of uploads waits its turn
+    # instead of being refused), released by the decoding thread itself.
+    decodes = asyncio.Semaphore(settings.decode_concurrency)
     ready = Readiness()
     hashes = overlay_hashes()
     app = FastAPI(title="parakeet-asr (spark_control.audio overlay)", version=OVERLAY_VERSION)
@@ -246,17 +248,30 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         finally:
             await form.close()
 
-    def _decode_releasing(data: bytes) -> asr_audio.Audio:
-        try:
-            return asr_audio.decode(data, settings.max_audio_seconds, settings.max_source_samples)
-        finally:
-            decodes.release()
-
     async def _decode_bounded(data: bytes) -> asr_audio.Audio:
         """Decode in a thread holding one of the ``decodes`` slots until the
         thread ends: shielded, so a client that goes away cannot free the slot
-        of a decode that is still running (or never start it and keep the slot)."""
-        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(None, _decode_releasing, data))
+        of a decode that is still running (or never start it and keep the slot).
+        An upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
+        try:
+            if settings.decode_wait:
+                await asyncio.wait_for(decodes.acquire(), timeout=settings.decode_wait)
+            elif decodes.locked():
+                raise TimeoutError
+            else:
+                await decodes.acquire()     # free: returns at once, no other task runs in between
+        except TimeoutError:
+            raise Busy(f"{settings.decode_concurrency} uploads are being decoded (ASR_DECODE_CONCURRENCY) and no "
+                       f"slot came free within {settings.decode_wait:g} s (ASR_DECODE_WAIT_S)", 1) from None
+        loop = asyncio.get_running_loop()
+
+        def releasing() -> asr_audio.Audio:
+            try:
+                return asr_audio.decode(data, settings.max_audio_seconds, settings.max_source_samples)
+            finally:
+                loop.call_soon_threadsafe(decodes.release)
+
+        return await asyncio.shield(loop.run_in_executor(None, releasing))
 
     async def _answer(form, record: dict) -> Response:
         limit = settings.max_upload_bytes
@@ -291,8 +306,6 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         if len(data) > limit:
             raise asr_audio.AudioError(413, f"the audio file is over the {limit}-byte limit (ASR_MAX_UPLOAD_MB)",
                                        "too_large")
-        if not decodes.acquire(blocking=False):
-            raise Busy(f"{settings.decode_concurrency} uploads are being decoded (ASR_DECODE_CONCURRENCY)", 1)
         audio = await _decode_bounded(data)
         record["audio_s"] = round(audio.duration, 3)
         words = fmt == "verbose_json" and "word" in grains

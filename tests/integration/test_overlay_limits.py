@@ -4,7 +4,7 @@ whose memory is capped, attacked over real sockets.
 * decode bombs: FLACs of 96 kHz stereo silence, made here with soundfile
   (1400 s is 523 KB and 269 million samples): over ASR_MAX_SOURCE_MSAMPLES
   they are refused from the header; under it (600 s, 115 million) they are
-  decoded in blocks, two at a time (ASR_DECODE_CONCURRENCY), the excess
+  decoded in blocks, two at a time (ASR_DECODE_CONCURRENCY; ASR_DECODE_WAIT_S=0 here), the excess
   answered 503. The container's peak memory (cgroup max usage, docker stats)
   stays under a bound and it is never OOM-killed.
 * a chunked upload with no Content-Length (200 MB offered) is cut off at
@@ -41,7 +41,8 @@ BOUNDARY = "limitsboundary"
 
 @pytest.fixture(scope="module")
 def limits():
-    overlay = support.start(NAME, PORT, {"ASR_BODY_TIMEOUT_S": str(BODY_TIMEOUT), "ASR_QUEUE_DEPTH": "4"},
+    overlay = support.start(NAME, PORT, {"ASR_BODY_TIMEOUT_S": str(BODY_TIMEOUT), "ASR_QUEUE_DEPTH": "4",
+                                         "ASR_DECODE_WAIT_S": "0"},
                             mem_limit=f"{MEM_LIMIT_MB}m")
     try:
         ready = support.wait(overlay)

@@ -184,21 +184,20 @@ def test_an_engine_that_raises_busy_is_503_with_its_retry_after(client, engine, 
     assert post(client, speech).status_code == 200
 
 
-def test_concurrent_decodes_are_bounded_and_the_excess_is_503(env, engine, speech, monkeypatch):
-    """Decoding happens before the queue, in threads: ASR_DECODE_CONCURRENCY
-    at once, the next upload is answered 503 + Retry-After, not piled up."""
+def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str, hold: float):
+    """Two uploads with ASR_DECODE_CONCURRENCY=1: the first decode is held ``hold`` seconds."""
     import threading
 
     import asr_audio
 
-    decoding, release, real = threading.Event(), threading.Event(), asr_audio.decode
+    decoding, real = threading.Event(), asr_audio.decode
 
     def slow(*args, **kwargs):
         decoding.set()
-        release.wait(10)
+        threading.Event().wait(hold)
         return real(*args, **kwargs)
 
-    app = main.create_app(asr_settings.load(env | {"ASR_DECODE_CONCURRENCY": "1"}), engine)
+    app = main.create_app(asr_settings.load(env | {"ASR_DECODE_CONCURRENCY": "1", "ASR_DECODE_WAIT_S": wait}), engine)
     with TestClient(app) as c:
         _wait_ready(c)
         monkeypatch.setattr(asr_audio, "decode", slow)
@@ -207,11 +206,31 @@ def test_concurrent_decodes_are_bounded_and_the_excess_is_503(env, engine, speec
         worker.start()
         assert decoding.wait(10)
         second = post(c, speech)
-        release.set()
         worker.join(10)
+    return first[0], second
+
+
+def test_concurrent_decodes_are_bounded_and_the_excess_is_503_after_the_wait(env, engine, speech, monkeypatch):
+    """Decoding happens before the queue, in threads: ASR_DECODE_CONCURRENCY
+    at once; an upload that finds no slot within ASR_DECODE_WAIT_S is answered
+    503 + Retry-After, not piled up."""
+    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="0.3", hold=2.0)
     assert second.status_code == 503 and second.headers["Retry-After"] == "1"
     assert "ASR_DECODE_CONCURRENCY" in second.json()["error"]["message"]
-    assert first[0].status_code == 200
+    assert "ASR_DECODE_WAIT_S" in second.json()["error"]["message"]
+    assert first.status_code == 200
+
+
+def test_an_upload_waits_for_a_decode_slot_instead_of_a_503(env, engine, speech, monkeypatch):
+    """A burst of uploads waits its turn: the second decodes once the first's slot is free."""
+    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="10", hold=0.5)
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    assert first.json()["text"] == second.json()["text"]
+
+
+def test_no_wait_refuses_at_once(env, engine, speech, monkeypatch):
+    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="0", hold=1.0)
+    assert (first.status_code, second.status_code) == (200, 503)
 
 
 def test_unknown_route_is_json_404(client):
