@@ -52,8 +52,11 @@ def test_two_runs_at_once_never_overlap_and_never_503(overlay_applied, docker_cl
 
     reports = [json.loads((tmp_path / name / "deep_health.json").read_text())["hosts"]["spark2"]
                for name in ("first", "second")]
-    waits = sorted(r["lock_wait"] for r in reports)
-    assert waits[0] < 5 and waits[1] > 5, waits  # one run waited for the other's whole run
+    # One run took the lock at once; the other waited for its whole run (all its probes), however
+    # fast the bench is: measured against the holder's own probe time, not a fixed number of seconds.
+    holder, waiter = sorted(reports, key=lambda r: r["lock_wait"])
+    waits = [holder["lock_wait"], waiter["lock_wait"], holder["duration"]]
+    assert holder["lock_wait"] < 1.0 and waiter["lock_wait"] >= 0.9 * holder["duration"] > 0, waits
 
     stt_requests = sum(1 for p in reports[0]["probes"] if p["name"].split(":")[0] in ("stt", "diarization", "tts"))
     parakeet = docker_client.containers.get("parakeet-asr" + SUFFIX)
