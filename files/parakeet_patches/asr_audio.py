@@ -89,13 +89,19 @@ def _check_wav_complete(data: bytes) -> None:
     raise AudioError(400, "truncated WAV: no data chunk found; upload the complete file", "truncated")
 
 
-def decode(data: bytes, max_seconds: float, max_source_samples: int | None = None) -> Audio:
-    """Validate and decode an upload; resample to 16 kHz mono.
+@dataclass(frozen=True)
+class Header:
+    """What ``check`` read from an upload's header."""
+    container: str
+    rate: int
+    channels: int
 
-    The file's header is checked before decoding (length, and the source
-    samples, frames x channels, against ``max_source_samples``); decoding then
-    reads it in blocks, mixed down and resampled one at a time, so memory
-    follows the 16 kHz mono output, not the source's rate and channels."""
+
+def check(data: bytes, max_seconds: float, max_source_samples: int | None = None) -> Header:
+    """Everything that can be refused from the file's header, before a sample
+    is decoded: empty, not audio, truncated WAV, unreadable, rate, length and
+    source samples (frames x channels, against ``max_source_samples``). Cheap
+    (the header only), so the server runs it before taking a decode slot."""
     if not data:
         raise AudioError(400, "the uploaded file is empty", "empty_file")
     container = sniff(data)
@@ -115,14 +121,27 @@ def decode(data: bytes, max_seconds: float, max_source_samples: int | None = Non
                          f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
     if max_source_samples is not None and info.frames > 0:
         _check_source_size(info.frames, info.channels, info.samplerate, max_source_samples)
+    return Header(container, int(info.samplerate), int(info.channels))
+
+
+def decode(data: bytes, max_seconds: float, max_source_samples: int | None = None,
+           header: Header | None = None) -> Audio:
+    """Validate (``check``, unless its ``header`` is given) and decode an upload; resample to 16 kHz mono.
+
+    Decoding reads the file in blocks, mixed down and resampled one at a
+    time, so memory follows the 16 kHz mono output, not the source's rate
+    and channels; the length and source samples are counted again as blocks
+    arrive (a header may not know them)."""
+    header = header or check(data, max_seconds, max_source_samples)
+    container = header.container
     try:
-        mono, frames = _decode_blocks(data, container, info.samplerate, max_seconds, max_source_samples)
+        mono, frames = _decode_blocks(data, container, header.rate, max_seconds, max_source_samples)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(400, f"cannot decode this {container} file ({getattr(exc, 'error_string', exc)}); it "
                          f"may be truncated or corrupt", "corrupt_audio") from None
     if frames == 0:
         raise AudioError(400, f"the {container} file holds no audio samples", "empty_audio")
-    return Audio(samples=mono, source_rate=int(info.samplerate), source_channels=int(info.channels),
+    return Audio(samples=mono, source_rate=header.rate, source_channels=header.channels,
                  container=container)
 
 

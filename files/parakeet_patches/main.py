@@ -252,7 +252,9 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         """Decode in a thread holding one of the ``decodes`` slots until the
         thread ends: shielded, so a client that goes away cannot free the slot
         of a decode that is still running (or never start it and keep the slot).
-        An upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
+        What the header refuses is refused first, without a slot (sub-ms);
+        an upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
+        header = asr_audio.check(data, settings.max_audio_seconds, settings.max_source_samples)
         try:
             if settings.decode_wait:
                 await asyncio.wait_for(decodes.acquire(), timeout=settings.decode_wait)
@@ -267,7 +269,7 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
 
         def releasing() -> asr_audio.Audio:
             try:
-                return asr_audio.decode(data, settings.max_audio_seconds, settings.max_source_samples)
+                return asr_audio.decode(data, settings.max_audio_seconds, settings.max_source_samples, header)
             finally:
                 loop.call_soon_threadsafe(decodes.release)
 

@@ -184,7 +184,7 @@ def test_an_engine_that_raises_busy_is_503_with_its_retry_after(client, engine, 
     assert post(client, speech).status_code == 200
 
 
-def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str, hold: float):
+def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str, hold: float, second=None):
     """Two uploads with ASR_DECODE_CONCURRENCY=1: the first decode is held ``hold`` seconds."""
     import threading
 
@@ -205,7 +205,7 @@ def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str
         worker = threading.Thread(target=lambda: first.append(post(c, speech)))
         worker.start()
         assert decoding.wait(10)
-        second = post(c, speech)
+        second = post(c, speech if second is None else second)
         worker.join(10)
     return first[0], second
 
@@ -226,6 +226,15 @@ def test_an_upload_waits_for_a_decode_slot_instead_of_a_503(env, engine, speech,
     first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="10", hold=0.5)
     assert (first.status_code, second.status_code) == (200, 200), second.text
     assert first.json()["text"] == second.json()["text"]
+
+
+def test_what_the_header_refuses_needs_no_decode_slot(env, engine, speech, monkeypatch):
+    """A file too long for ASR_MAX_AUDIO_SECONDS is refused from its header (413) even while every slot is busy."""
+    too_long = wav_bytes(np.zeros(16000 * 6, np.float32) + 0.01)       # 6 s: over the 5 s of this env
+    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="0", hold=1.0,
+                                                     second=too_long)
+    assert (first.status_code, second.status_code) == (200, 413), second.text
+    assert second.json()["error"]["code"] == "audio_too_long"
 
 
 def test_no_wait_refuses_at_once(env, engine, speech, monkeypatch):
