@@ -213,7 +213,7 @@ class _BlockResampler:
         resampled = _resample(self.pending[:end], self.rate)
         first = self.left * self.up // self.down
         stop = None if length is None else first + length * self.up // self.down
-        self.chunks.append(np.clip(resampled[first:stop], -1.0, 1.0).astype(np.float32))
+        self.chunks.append(resampled[first:stop].astype(np.float32, copy=False))   # clipped once, in finish
         if length is not None:
             self.pending = self.pending[self.left + length - self.context:]
             self.left = self.context

@@ -159,9 +159,9 @@ def _parse_bool(value: str, field: str) -> bool:
 def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) -> FastAPI:
     engine = engine if engine is not None else make_engine(settings)
     worker = DecodeWorker(settings.queue_depth, settings.queue_timeout, settings.decode_timeout)
-    # Audio decoding runs before the queue, in threads: at most this many at once.
-    # Decode slots: awaited on the event loop (a burst of uploads waits its turn
-    # instead of being refused), released by the decoding thread itself.
+    # Audio decoding runs before the queue, in threads, at most this many at once:
+    # slots awaited on the event loop (a burst of uploads waits its turn),
+    # released by the decoding thread itself.
     decodes = asyncio.Semaphore(settings.decode_concurrency)
     ready = Readiness()
     hashes = overlay_hashes()
@@ -256,12 +256,9 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         an upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
         header = asr_audio.check(data, settings.max_audio_seconds, settings.max_source_samples)
         try:
-            if settings.decode_wait:
-                await asyncio.wait_for(decodes.acquire(), timeout=settings.decode_wait)
-            elif decodes.locked():
+            if not settings.decode_wait and decodes.locked():
                 raise TimeoutError
-            else:
-                await decodes.acquire()     # free: returns at once, no other task runs in between
+            await asyncio.wait_for(decodes.acquire(), timeout=settings.decode_wait or None)
         except TimeoutError:
             raise Busy(f"{settings.decode_concurrency} uploads are being decoded (ASR_DECODE_CONCURRENCY) and no "
                        f"slot came free within {settings.decode_wait:g} s (ASR_DECODE_WAIT_S)", 1) from None
@@ -299,11 +296,8 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         record.update(format=fmt, diarize=diarize)
         if not ready.loaded:
             raise Busy(f"models are not loaded yet ({ready.detail})", 5)
-        # The parser counted the part's bytes: check them before reading (read(limit + 1) would
-        # allocate a buffer of the whole limit for every spooled upload).
-        if upload.size is not None and upload.size > limit:
-            raise asr_audio.AudioError(413, f"the audio file is over the {limit}-byte limit (ASR_MAX_UPLOAD_MB)",
-                                       "too_large")
+        # The body was capped while it was read; read(limit + 1) would allocate a
+        # buffer of the whole limit for every spooled upload.
         data = await upload.read()
         if len(data) > limit:
             raise asr_audio.AudioError(413, f"the audio file is over the {limit}-byte limit (ASR_MAX_UPLOAD_MB)",
