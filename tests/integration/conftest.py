@@ -29,6 +29,8 @@ OFFSET = int(os.environ.get("SPARK_BENCH_PORT_OFFSET", "0"))
 SUFFIX = os.environ.get("SPARK_BENCH_SUFFIX", "")
 # The tag of the bench images (tests/bench/build_images.py): branches that change an image build their own.
 TAG = os.environ.get("SPARK_BENCH_TAG", "latest")
+# Test inputs shared with the unit tests (decode_bombs).
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
 # The collection's one word error rate (case, punctuation and numbers normalised).
 wer = word_error_rate

@@ -14,18 +14,16 @@ whose memory is capped, attacked over real sockets.
 """
 from __future__ import annotations
 
-import io
 import select
 import socket
 import threading
 import time
 
 import docker
-import numpy as np
 import pytest
-import soundfile as sf
 
 import overlay_support as support
+from decode_bombs import silent_flac
 
 NAME, PORT = f"parakeet-asr-overlay-limits{support.SUFFIX}", 8050 + support.OFFSET
 MEM_LIMIT_MB = 1200
@@ -50,15 +48,6 @@ def limits():
         yield overlay
     finally:
         support.remove(NAME)
-
-
-def silent_flac(seconds: int, rate: int = 96000, channels: int = 2) -> bytes:
-    buf = io.BytesIO()
-    with sf.SoundFile(buf, "w", rate, channels, format="FLAC", subtype="PCM_16") as out:
-        block = np.zeros((rate * 20, channels), np.int16)
-        for _unused in range(seconds // 20):
-            out.write(block)
-    return buf.getvalue()
 
 
 def memory_mb(overlay) -> tuple[float, float]:

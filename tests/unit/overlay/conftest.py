@@ -20,6 +20,7 @@ PATCHES = Path(__file__).resolve().parents[3] / "files" / "parakeet_patches"
 AUDIO = Path(__file__).resolve().parents[3] / "files" / "audio"
 BENCH_IMAGES = Path(__file__).resolve().parents[2] / "bench" / "images"
 sys.path.insert(0, str(BENCH_IMAGES / "_shared"))
+sys.path.insert(0, str(BENCH_IMAGES.parent.parent / "fixtures"))      # decode_bombs, shared with the integration tests
 sys.path.insert(0, str(BENCH_IMAGES / "parakeet-asr" / "engine"))
 sys.path.insert(0, str(PATCHES))
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -11,16 +11,7 @@ import pytest
 import soundfile as sf
 
 import asr_audio
-
-
-def silent_flac(seconds: int, rate: int = 96000, channels: int = 2) -> bytes:
-    """A decode bomb: long, high-rate, stereo, and tiny once compressed (written in blocks)."""
-    buf = io.BytesIO()
-    with sf.SoundFile(buf, "w", rate, channels, format="FLAC", subtype="PCM_16") as out:
-        block = np.zeros((rate * 10, channels), np.int16)
-        for _unused in range(seconds // 10):
-            out.write(block)
-    return buf.getvalue()
+from decode_bombs import silent_flac
 
 
 def test_source_samples_over_the_cap_are_refused_from_the_header(monkeypatch):

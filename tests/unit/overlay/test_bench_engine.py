@@ -70,14 +70,14 @@ def test_malformed_faults_mean_none(faults, switches):
 def test_hazard_needs_both_cuda_python_and_graphs_on(monkeypatch):
     eng = main.make_engine(asr_settings.load({"ASR_ENGINE": PLUGIN, "ASR_CUDA_GRAPHS": "on"}))
     monkeypatch.setattr(spark_bench_engine.CpuEngine, "load", lambda self: None)
-    monkeypatch.setattr(spark_bench_engine, "cuda_python_installed", lambda: True)
+    monkeypatch.setattr(spark_bench_faults, "cuda_importable", lambda: True)
     eng.load()
     assert eng.graph_hazard is True
-    monkeypatch.setattr(spark_bench_engine, "cuda_python_installed", lambda: False)
+    monkeypatch.setattr(spark_bench_faults, "cuda_importable", lambda: False)
     eng.load()
     assert eng.graph_hazard is False
     off = main.make_engine(asr_settings.load({"ASR_ENGINE": PLUGIN}))
-    monkeypatch.setattr(spark_bench_engine, "cuda_python_installed", lambda: True)
+    monkeypatch.setattr(spark_bench_faults, "cuda_importable", lambda: True)
     off.load()
     assert off.graph_hazard is False                                       # graphs off by default
 
@@ -95,7 +95,7 @@ def test_cuda_python_probe_looks_for_the_cuda_module(monkeypatch):
 
     seen = []
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: seen.append(name) or None)
-    assert spark_bench_engine.cuda_python_installed() is False and seen == ["cuda"]
+    assert spark_bench_faults.cuda_importable() is False and seen == ["cuda"]
 
 
 def test_describe_adds_the_hazard(monkeypatch):

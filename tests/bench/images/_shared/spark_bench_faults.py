@@ -4,10 +4,12 @@ Test infrastructure. The bench's tests write ``/run/spark-bench/faults.json``
 (path: env SPARK_BENCH_FAULTS) into a container; it is read on every request,
 and an absent or malformed file means no faults. Keys: ``fail_503_until``
 (unix time; answer 503 + Retry-After: 1 until then), ``garble`` (STT answers
-wrong words), ``silence`` (TTS answers silence).
+wrong words), ``silence`` (TTS answers silence). The GB10 CUDA-graph hazard
+is emulated on the condition ``cuda_importable`` tells.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -35,3 +37,10 @@ def unavailable(faults: dict, now: float | None = None) -> bool:
 def garble(text: str) -> str:
     """Wrong words, same count: each word spelt backwards."""
     return " ".join(word[::-1] for word in text.split())
+
+
+def cuda_importable() -> bool:
+    """cuda-python / cuda-bindings installed (they provide the top-level module
+    ``cuda``): with it NeMo may take the CUDA-graph decode path that crashes
+    real decodes on GB10."""
+    return importlib.util.find_spec("cuda") is not None

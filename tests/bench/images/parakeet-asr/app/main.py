@@ -6,7 +6,6 @@ Test infrastructure: see ../README.md.
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import threading
@@ -84,12 +83,6 @@ def load_audio(data: bytes) -> np.ndarray:
     return mono
 
 
-def cuda_graph_hazard() -> bool:
-    # The real stock server lets NeMo enable CUDA-graph decoding whenever
-    # cuda-python is importable; on GB10 that crashes every real decode.
-    return importlib.util.find_spec("cuda") is not None
-
-
 @app.exception_handler(RequestValidationError)
 async def validation_error(_request: Request, exc: RequestValidationError):
     fields = ", ".join(".".join(str(p) for p in err["loc"][1:]) or "body" for err in exc.errors())
@@ -130,7 +123,7 @@ def transcriptions(
         segments, info = model.transcribe(audio, beam_size=1, language="en")
         segments = list(segments)
     text = " ".join(s.text.strip() for s in segments).strip()
-    if text and cuda_graph_hazard():
+    if text and faults.cuda_importable():  # the real stock server lets NeMo use CUDA graphs then
         return error(500, "CUDA error: an illegal memory access was encountered", "server_error")
     if fault.get("garble") and text:
         text = faults.garble(text)

@@ -15,8 +15,6 @@ overlay's plug-in point. On top of the overlay's ``cpu`` engine:
 """
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 
 import spark_bench_faults as faults
@@ -32,11 +30,6 @@ class DecodeCrash(RuntimeError):
     """The decoder died; on a GPU the CUDA context is gone until a restart."""
 
 
-def cuda_python_installed() -> bool:
-    # cuda-python / cuda-bindings provide the top-level module ``cuda``.
-    return importlib.util.find_spec("cuda") is not None
-
-
 class BenchEngine(CpuEngine):
     name = "cpu-bench"
 
@@ -46,7 +39,7 @@ class BenchEngine(CpuEngine):
 
     def load(self) -> None:
         super().load()
-        self.graph_hazard = self.settings.cuda_graphs and cuda_python_installed()
+        self.graph_hazard = self.settings.cuda_graphs and faults.cuda_importable()
 
     def describe(self) -> dict:
         return {**super().describe(), "cuda_graph_hazard": self.graph_hazard}
