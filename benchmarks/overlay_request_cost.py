@@ -233,19 +233,45 @@ def check_answer(row: Row, conns: Connections) -> None:
         raise RuntimeError(f"{row.label} ({row.clip}): {', '.join(problems)} in {reply[:300]!r}")
 
 
+def _turned(items: list, by: int) -> list:
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+def alternating(rows: list[Row], turn: int = 0) -> list[Row]:
+    """One cycle of requests: per clip, each overlay row after a floor row of
+    the same clip (the multipart floor twice, the raw one once), so every
+    request follows one to the other server and both wake from the same idle
+    wait. ``turn`` rotates which row of a clip goes first: the first after
+    the previous clip pays for what that clip left behind (freed buffers,
+    caches: a 10 s request after a 60 s one took 0.4 ms more here), so every
+    row takes that place in turn."""
+    order = []
+    for clip in dict.fromkeys(r.clip for r in rows):
+        ours = [r for r in rows if r.clip == clip and r.server.kind == "overlay"]
+        multipart_floor = next(r for r in rows if r.clip == clip and r.label == "floor: multipart")
+        raw_floor = next(r for r in rows if r.clip == clip and r.label == "floor: raw body")
+        floors = _turned([multipart_floor, raw_floor, multipart_floor], turn)
+        for i, row in enumerate(_turned(ours, turn)):
+            order += [floors[i % len(floors)], row]
+    return order
+
+
 def measure(rows: list[Row], conns: Connections, requests: int, rounds: int, deadline: float) -> int:
-    """Rows take turns request by request (a burst of 4 for 4 clients), in an
-    order rotated every round, so a burst of load from elsewhere on the
-    machine hits every row alike. Returns the rounds done before the time cap."""
+    """Rounds of cycles (``alternating``, each cycle turned by one), one
+    request at a time or a burst of 4 for 4 clients, so a burst of load from
+    elsewhere on the machine hits every row alike. Returns the rounds done
+    before the time cap."""
+    cycles = 0
     with ThreadPoolExecutor(max_workers=4) as pool:
         for done in range(rounds):
             if time.monotonic() > deadline:
                 return done
-            order = rows[done % len(rows):] + rows[:done % len(rows)]
             for clients in (1, 4):
                 for _unused in range(max(1, requests // rounds // clients)):
-                    for row in order:
+                    for row in alternating(rows, cycles):
                         row.send(conns, pool, clients)
+                    cycles += 1
     return rounds
 
 
@@ -532,8 +558,9 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
         "Each is served by uvicorn (the overlay's `main()` settings, h11, no uvloop) in its own process on",
         "loopback; clients send real speech (`files/audio` fixtures back to back; the 44.1 kHz stereo clip",
         "is the 10 s one resampled, with a delayed second channel) over keep-alive HTTP connections.",
-        f"{args.requests} requests per row and client count; the rows take turns request by request (4 clients:",
-        f"a burst of 4 at once), {done} rounds in rotated order"
+        f"{args.requests} requests per overlay row and client count (the multipart floor twice as many), in",
+        f"{done} rounds; requests go one by one (4 clients: a burst of 4 at once), each after one to the other",
+        "server, so both wake from the same idle wait, and which row of a clip goes first turns every cycle"
         f"{'' if done == args.rounds else f' (of {args.rounds}: stopped at the time cap)'}; {machine()}.",
         "*Above floor* and *vs floor* compare with the multipart floor of the same clip; *server CPU* is the",
         "CPU time of all the server's threads per request (schedstat). The goals are judged on the 1-client",

@@ -7,6 +7,7 @@ AudioError carrying the HTTP status and a message naming what was wrong.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd
@@ -90,11 +91,54 @@ def _check_wav_complete(data: bytes) -> None:
 
 
 @dataclass(frozen=True)
+class _Pcm16:
+    """Where the samples of a plain 16-bit PCM RIFF WAV are."""
+    rate: int
+    channels: int
+    offset: int
+    frames: int
+
+
+def _pcm16(data: bytes) -> _Pcm16 | None:
+    """The layout of a complete RIFF WAV of 16-bit PCM (format tag 1), the
+    upload most clients send, or None for anything else (libsndfile reads
+    those). Its samples are little-endian int16 in the data chunk: read
+    straight from the upload, they skip libsndfile's callbacks into Python
+    (0.6 ms of a 0.9 ms decode of 10 s at 16 kHz)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    fmt, pos = None, 12
+    while pos + 8 <= len(data):
+        chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if chunk == b"fmt " and size >= 16:
+            fmt = data[pos + 8:pos + 24]
+        elif chunk == b"data":
+            if fmt is None or _streamed(size) or pos + 8 + size > len(data):
+                return None
+            tag, channels = int.from_bytes(fmt[0:2], "little"), int.from_bytes(fmt[2:4], "little")
+            rate, bits = int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[14:16], "little")
+            block = int.from_bytes(fmt[12:14], "little")
+            if tag != 1 or bits != 16 or channels < 1 or block != 2 * channels:
+                return None
+            return _Pcm16(rate, channels, pos + 8, size // block)
+        pos += 8 + size + (size & 1)
+    return None
+
+
+@dataclass(frozen=True)
 class Header:
     """What ``check`` read from an upload's header."""
     container: str
     rate: int
     channels: int
+    frames: int                   # 0 when the header does not know (MP3, streamed WAV)
+    pcm16: _Pcm16 | None = None   # set for a plain 16-bit PCM WAV, read without libsndfile
+
+    def cheap(self, max_samples: int = 20 * RATE) -> bool:
+        """A 16-bit PCM WAV already at 16 kHz with at most ``max_samples``
+        source samples: decoding it is a conversion and a scale (about 0.1 ms
+        for 10 s of mono), cheaper than handing it to a thread and back."""
+        return self.pcm16 is not None and self.rate == RATE and 0 < self.frames * self.channels <= max_samples
 
 
 def check(data: bytes, max_seconds: float, max_source_samples: int | None = None) -> Header:
@@ -107,21 +151,26 @@ def check(data: bytes, max_seconds: float, max_source_samples: int | None = None
     container = sniff(data)
     if container == "wav" and data[:4] == b"RIFF":
         _check_wav_complete(data)
-    try:
-        info = sf.info(io.BytesIO(data))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(400, f"cannot read this {container} file ({getattr(exc, 'error_string', exc)}); it may "
-                         f"be truncated or corrupt", "corrupt_audio") from None
-    if info.samplerate <= 0 or info.channels <= 0:
+    pcm = _pcm16(data) if container == "wav" else None
+    if pcm is not None:
+        rate, channels, frames = pcm.rate, pcm.channels, pcm.frames
+    else:
+        try:
+            info = sf.info(io.BytesIO(data))
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            raise AudioError(400, f"cannot read this {container} file ({getattr(exc, 'error_string', exc)}); it "
+                             f"may be truncated or corrupt", "corrupt_audio") from None
+        rate, channels, frames = info.samplerate, info.channels, max(0, info.frames)
+    if rate <= 0 or channels <= 0:
         raise AudioError(400, f"the {container} file declares no sample rate or channels", "corrupt_audio")
-    if not MIN_RATE <= info.samplerate <= MAX_RATE:
-        raise AudioError(400, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz", "bad_sample_rate")
-    if info.frames > 0 and info.duration > max_seconds:
-        raise AudioError(413, f"audio is {info.duration:.0f} s long; the limit is {max_seconds:g} s "
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(400, f"sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz", "bad_sample_rate")
+    if frames > 0 and frames / rate > max_seconds:
+        raise AudioError(413, f"audio is {frames / rate:.0f} s long; the limit is {max_seconds:g} s "
                          f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
-    if max_source_samples is not None and info.frames > 0:
-        _check_source_size(info.frames, info.channels, info.samplerate, max_source_samples)
-    return Header(container, int(info.samplerate), int(info.channels))
+    if max_source_samples is not None and frames > 0:
+        _check_source_size(frames, channels, rate, max_source_samples)
+    return Header(container, int(rate), int(channels), int(frames), pcm)
 
 
 def decode(data: bytes, max_seconds: float, max_source_samples: int | None = None,
@@ -135,7 +184,7 @@ def decode(data: bytes, max_seconds: float, max_source_samples: int | None = Non
     header = header or check(data, max_seconds, max_source_samples)
     container = header.container
     try:
-        mono, frames = _decode_blocks(data, container, header.rate, max_seconds, max_source_samples)
+        mono, frames = _decode_blocks(data, header, max_seconds, max_source_samples)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(400, f"cannot decode this {container} file ({getattr(exc, 'error_string', exc)}); it "
                          f"may be truncated or corrupt", "corrupt_audio") from None
@@ -157,30 +206,49 @@ BLOCK_SECONDS = 2.0            # source audio resampled per step
 BLOCK_SAMPLES = 1 << 19        # source samples (frames x channels) read per step: 2 MB as float32
 
 
-def _decode_blocks(data: bytes, container: str, rate: int, max_seconds: float,
+def _decode_blocks(data: bytes, header: Header, max_seconds: float,
                    max_source_samples: int | None) -> tuple[np.ndarray, int]:
     """16 kHz mono float32 samples and the source frame count, one block at a time.
 
     The counts are checked as blocks arrive too: a header may not know its
     length (MP3, streamed WAV)."""
+    rate, container = header.rate, header.container
     out = _BlockResampler(rate)
     frames = 0
+    for block, exact in _blocks(data, header):
+        frames += block.shape[0]
+        if frames / rate > max_seconds:
+            raise AudioError(413, f"audio is longer than the {max_seconds:g} s limit "
+                             f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
+        if max_source_samples is not None:
+            _check_source_size(frames, block.shape[1], rate, max_source_samples)
+        if not exact and not np.isfinite(block).all():
+            raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
+        out.feed(_mix_down(block))
+    return out.finish(), frames
+
+
+def _blocks(data: bytes, header: Header) -> Iterator[tuple[np.ndarray, bool]]:
+    """The source as float32 blocks of (frames, channels), each with whether
+    it came from integers (always finite). A 16-bit PCM WAV is scaled as
+    libsndfile does (1/32768), the same samples; the rest is read by it."""
+    pcm = header.pcm16
+    if pcm is not None:
+        ints = np.frombuffer(data, "<i2", count=pcm.frames * pcm.channels, offset=pcm.offset)
+        ints = ints.reshape(pcm.frames, pcm.channels)
+        step = max(1, BLOCK_SAMPLES // pcm.channels)
+        for start in range(0, pcm.frames, step):
+            block = ints[start:start + step].astype(np.float32)
+            block *= np.float32(1.0 / 32768)
+            yield block, True
+        return
     with sf.SoundFile(io.BytesIO(data)) as source:
         block_frames = max(1, BLOCK_SAMPLES // source.channels)
         while True:
             block = source.read(block_frames, dtype="float32", always_2d=True)
             if block.shape[0] == 0:
-                break
-            frames += block.shape[0]
-            if frames / rate > max_seconds:
-                raise AudioError(413, f"audio is longer than the {max_seconds:g} s limit "
-                                 f"(ASR_MAX_AUDIO_SECONDS): split it", "audio_too_long")
-            if max_source_samples is not None:
-                _check_source_size(frames, block.shape[1], rate, max_source_samples)
-            if not np.isfinite(block).all():
-                raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
-            out.feed(_mix_down(block))
-    return out.finish(), frames
+                return
+            yield block, False
 
 
 class _BlockResampler:

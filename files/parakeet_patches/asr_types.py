@@ -57,6 +57,9 @@ def clip_transcript(transcript: Transcript, duration: float) -> Transcript:
     for the client, and srt/vtt would carry it unchanged.
     """
     def word(w: Word) -> Word:
+        # Nearly every word is inside already: kept as it is (it is immutable).
+        if 0.0 <= w.start <= duration and 0.0 <= w.end <= duration:
+            return w
         return Word(w.text, _inside(w.start, duration), _inside(w.end, duration))
 
     segments = [Segment(_inside(s.start, duration), _inside(s.end, duration), s.text, s.speaker,

@@ -99,9 +99,10 @@ def speaker_segments(words: list[Word], segments: list[Segment], diar: Diarizati
     """
     if not diar.turns:
         return []
-    units = [Segment(w.start, w.end, w.text, words=[w]) for w in words] or segments
     speakers = _Speakers(diar.turns)
-    runs: list[tuple[str, list[Segment]]] = []
+    # Words themselves (no Segment per word) when there are any, else the segments.
+    units: list = words or segments
+    runs: list[tuple[str, list]] = []
     for unit in units:
         who = label(speakers.at(unit.start, unit.end))
         if runs and runs[-1][0] == who:
@@ -110,7 +111,7 @@ def speaker_segments(words: list[Word], segments: list[Segment], diar: Diarizati
             runs.append((who, [unit]))
     # Each run joined once (growing it word by word copied it again for every word).
     return [Segment(run[0].start, run[-1].end, " ".join(t for t in (u.text.strip() for u in run) if t), who,
-                    [w for u in run for w in u.words]) for who, run in runs]
+                    run if words else [w for u in run for w in u.words]) for who, run in runs]
 
 
 def speakers_in(segments: list[Segment]) -> int:

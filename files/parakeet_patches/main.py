@@ -252,9 +252,14 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         """Decode in a thread holding one of the ``decodes`` slots until the
         thread ends: shielded, so a client that goes away cannot free the slot
         of a decode that is still running (or never start it and keep the slot).
-        What the header refuses is refused first, without a slot (sub-ms);
-        an upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
+        What the header refuses is refused first, without a slot (sub-ms), and
+        a short 16 kHz PCM WAV is decoded at once, without one; an upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
         header = asr_audio.check(data, settings.max_audio_seconds, settings.max_source_samples)
+        if header.cheap():
+            # The usual upload (a short 16 kHz WAV): decoded on the event loop,
+            # which it holds for well under a millisecond; two thread wake-ups
+            # would cost about as much as the decoding.
+            return asr_audio.decode(data, settings.max_audio_seconds, settings.max_source_samples, header)
         try:
             if not settings.decode_wait and decodes.locked():
                 raise TimeoutError

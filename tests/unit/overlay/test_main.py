@@ -49,6 +49,13 @@ def speech(tone):
     return wav_bytes(tone)
 
 
+@pytest.fixture
+def flac_speech(tone):
+    """The same audio as FLAC: decoded in a thread holding a decode slot (a
+    short 16 kHz PCM WAV is decoded on the event loop, without one)."""
+    return wav_bytes(tone, fmt="FLAC")
+
+
 def post(client, data=None, filename="a.wav", **form):
     files = {"file": (filename, data, "audio/wav")} if data is not None else None
     return client.post("/v1/audio/transcriptions", files=files, data=form)
@@ -193,8 +200,9 @@ def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str
     decoding, real = threading.Event(), asr_audio.decode
 
     def slow(*args, **kwargs):
-        decoding.set()
-        threading.Event().wait(hold)
+        if not decoding.is_set():               # only the first upload's decode is held
+            decoding.set()
+            threading.Event().wait(hold)
         return real(*args, **kwargs)
 
     app = main.create_app(asr_settings.load(env | {"ASR_DECODE_CONCURRENCY": "1", "ASR_DECODE_WAIT_S": wait}), engine)
@@ -210,36 +218,44 @@ def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str
     return first[0], second
 
 
-def test_concurrent_decodes_are_bounded_and_the_excess_is_503_after_the_wait(env, engine, speech, monkeypatch):
+def test_concurrent_decodes_are_bounded_and_the_excess_is_503_after_the_wait(env, engine, flac_speech, monkeypatch):
     """Decoding happens before the queue, in threads: ASR_DECODE_CONCURRENCY
     at once; an upload that finds no slot within ASR_DECODE_WAIT_S is answered
     503 + Retry-After, not piled up."""
-    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="0.3", hold=2.0)
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0.3", hold=2.0)
     assert second.status_code == 503 and second.headers["Retry-After"] == "1"
     assert "ASR_DECODE_CONCURRENCY" in second.json()["error"]["message"]
     assert "ASR_DECODE_WAIT_S" in second.json()["error"]["message"]
     assert first.status_code == 200
 
 
-def test_an_upload_waits_for_a_decode_slot_instead_of_a_503(env, engine, speech, monkeypatch):
+def test_an_upload_waits_for_a_decode_slot_instead_of_a_503(env, engine, flac_speech, monkeypatch):
     """A burst of uploads waits its turn: the second decodes once the first's slot is free."""
-    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="10", hold=0.5)
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="10", hold=0.5)
     assert (first.status_code, second.status_code) == (200, 200), second.text
     assert first.json()["text"] == second.json()["text"]
 
 
-def test_what_the_header_refuses_needs_no_decode_slot(env, engine, speech, monkeypatch):
+def test_what_the_header_refuses_needs_no_decode_slot(env, engine, flac_speech, monkeypatch):
     """A file too long for ASR_MAX_AUDIO_SECONDS is refused from its header (413) even while every slot is busy."""
     too_long = wav_bytes(np.zeros(16000 * 6, np.float32) + 0.01)       # 6 s: over the 5 s of this env
-    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="0", hold=1.0,
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0", hold=1.0,
                                                      second=too_long)
     assert (first.status_code, second.status_code) == (200, 413), second.text
     assert second.json()["error"]["code"] == "audio_too_long"
 
 
-def test_no_wait_refuses_at_once(env, engine, speech, monkeypatch):
-    first, second = _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait="0", hold=1.0)
+def test_no_wait_refuses_at_once(env, engine, flac_speech, monkeypatch):
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0", hold=1.0)
     assert (first.status_code, second.status_code) == (200, 503)
+
+
+def test_a_short_16k_pcm_wav_needs_no_decode_slot(env, engine, flac_speech, speech, monkeypatch):
+    """The usual upload is decoded on the event loop: answered while the only slot is busy."""
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0", hold=1.0,
+                                                     second=speech)
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    assert second.json()["text"] == first.json()["text"]
 
 
 def test_unknown_route_is_json_404(client):
