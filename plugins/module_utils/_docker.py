@@ -85,10 +85,11 @@ def connect(params: dict[str, Any]) -> Any:
         raise DockerAccessError(f"the Docker TLS settings are unusable ({describe(exc)}): check docker_cert_path "
                                 "(or DOCKER_CERT_PATH), which must hold ca.pem, cert.pem and key.pem") from None
     kwargs.setdefault("base_url", DEFAULT_DOCKER_HOST)
+    version = params.get("api_version") or "auto"
     try:
-        client = docker.DockerClient(version=params.get("api_version") or "auto",
-                                     timeout=params.get("docker_timeout") or 60, **kwargs)
-        client.ping()
+        client = docker.DockerClient(version=version, timeout=params.get("docker_timeout") or 60, **kwargs)
+        if version != "auto":  # with "auto" the client has asked the engine for its version: it answers
+            client.ping()
     except DockerException as exc:
         raise DockerAccessError(
             f"cannot reach the Docker engine at {url} ({describe(exc)}): is dockerd running, "

@@ -32,7 +32,6 @@ from typing import Any, Callable
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient, HttpFailure
-from ansible_collections.spark_control.audio.plugins.module_utils._wer import normalise, word_error_rate
 
 USER_AGENT = "spark_control.audio.speech_patch"
 
@@ -126,6 +125,9 @@ def preflight(ready_url: str | None, verify: Any, timeout: float) -> dict[str, A
     """Check the options against the running service before anything is written; raises ServiceCheckError."""
     found: dict[str, Any] = {}
     if verify is not None:
+        # Imported where used: a no-op run (nothing restarts) never loads jiwer and num2words.
+        from ansible_collections.spark_control.audio.plugins.module_utils._wer import normalise
+
         if not normalise(verify.text):
             raise ServiceCheckError("verify.text is empty (after dropping punctuation): give the words spoken in "
                                     "verify.audio")
@@ -154,6 +156,8 @@ def preflight(ready_url: str | None, verify: Any, timeout: float) -> dict[str, A
 def check_speech(url: str, audio: bytes, reference: str, max_wer: float, timeout: float = 120.0,
                  model: str | None = None, filename: str = "speech.wav") -> dict[str, Any]:
     """Transcribe real speech once and compare it with the reference transcript."""
+    from ansible_collections.spark_control.audio.plugins.module_utils._wer import normalise, word_error_rate
+
     if not normalise(reference):
         raise ServiceCheckError("the reference transcript is empty: give the words spoken in the audio")
     start = time.monotonic()
