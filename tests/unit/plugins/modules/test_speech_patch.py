@@ -130,3 +130,14 @@ def test_bad_options_are_refused_with_a_message_naming_them(overlay, fake, tmp_p
                          "backup_dir": str(tmp_path / "b"), **extra}, capsys)
     assert result["failed"] and result["msg"] == message and not result["changed"]
     assert box.calls == []  # refused before the container was even read
+
+
+def test_a_no_op_import_leaves_the_word_error_rate_libraries_unloaded():
+    """The module loads jiwer and num2words only when a restart is checked (a fresh interpreter sees it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport ansible_collections.spark_control.audio.plugins.modules.speech_patch\n"
+            "print(sorted(m for m in ('jiwer', 'num2words', 'docker') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['docker']"
