@@ -191,19 +191,24 @@ def test_an_engine_that_raises_busy_is_503_with_its_retry_after(client, engine, 
     assert post(client, speech).status_code == 200
 
 
-def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str, hold: float, second=None):
-    """Two uploads with ASR_DECODE_CONCURRENCY=1: the first decode is held ``hold`` seconds."""
+def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str, hold: float | None = None,
+                                     second=None):
+    """Two uploads with ASR_DECODE_CONCURRENCY=1: the first upload's decode is held ``hold`` seconds, or
+    (None) until the second upload has been answered."""
     import threading
 
     import asr_audio
 
-    decoding, real = threading.Event(), asr_audio.decode
+    decoding, answered, real = threading.Event(), threading.Event(), asr_audio.decode
 
-    def slow(*args, **kwargs):
-        if not decoding.is_set():               # only the first upload's decode is held
+    def slow(data, *args, **kwargs):
+        if data == speech:                      # the first upload's bytes (the second may differ)
             decoding.set()
-            threading.Event().wait(hold)
-        return real(*args, **kwargs)
+            if hold is None:
+                answered.wait(10)
+            else:
+                threading.Event().wait(hold)
+        return real(data, *args, **kwargs)
 
     app = main.create_app(asr_settings.load(env | {"ASR_DECODE_CONCURRENCY": "1", "ASR_DECODE_WAIT_S": wait}), engine)
     with TestClient(app) as c:
@@ -214,6 +219,7 @@ def _second_upload_while_one_decodes(env, engine, speech, monkeypatch, wait: str
         worker.start()
         assert decoding.wait(10)
         second = post(c, speech if second is None else second)
+        answered.set()
         worker.join(10)
     return first[0], second
 
@@ -222,7 +228,7 @@ def test_concurrent_decodes_are_bounded_and_the_excess_is_503_after_the_wait(env
     """Decoding happens before the queue, in threads: ASR_DECODE_CONCURRENCY
     at once; an upload that finds no slot within ASR_DECODE_WAIT_S is answered
     503 + Retry-After, not piled up."""
-    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0.3", hold=2.0)
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0.3")
     assert second.status_code == 503 and second.headers["Retry-After"] == "1"
     assert "ASR_DECODE_CONCURRENCY" in second.json()["error"]["message"]
     assert "ASR_DECODE_WAIT_S" in second.json()["error"]["message"]
@@ -239,20 +245,20 @@ def test_an_upload_waits_for_a_decode_slot_instead_of_a_503(env, engine, flac_sp
 def test_what_the_header_refuses_needs_no_decode_slot(env, engine, flac_speech, monkeypatch):
     """A file too long for ASR_MAX_AUDIO_SECONDS is refused from its header (413) even while every slot is busy."""
     too_long = wav_bytes(np.zeros(16000 * 6, np.float32) + 0.01)       # 6 s: over the 5 s of this env
-    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0", hold=1.0,
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0",
                                                      second=too_long)
     assert (first.status_code, second.status_code) == (200, 413), second.text
     assert second.json()["error"]["code"] == "audio_too_long"
 
 
 def test_no_wait_refuses_at_once(env, engine, flac_speech, monkeypatch):
-    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0", hold=1.0)
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0")
     assert (first.status_code, second.status_code) == (200, 503)
 
 
 def test_a_short_16k_pcm_wav_needs_no_decode_slot(env, engine, flac_speech, speech, monkeypatch):
     """The usual upload is decoded on the event loop: answered while the only slot is busy."""
-    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0", hold=1.0,
+    first, second = _second_upload_while_one_decodes(env, engine, flac_speech, monkeypatch, wait="0",
                                                      second=speech)
     assert (first.status_code, second.status_code) == (200, 200), second.text
     assert second.json()["text"] == first.json()["text"]
