@@ -162,6 +162,16 @@ options:
         silence and noise past the input guard).
     type: float
     default: 1.0
+  verdict_cache:
+    description:
+      - File on the audio host where the input guard keeps its verdicts, by the audio's sha256, the
+        O(min_speech_seconds) and the guard's own settings and code. A scheduled run judges the same test files
+        (and the same TTS answers) again; the voice activity detector costs about 0.05 s of CPU per file.
+      - Only verdicts the guard computed itself are kept (the 64 most recently used); a file that cannot be read
+        or written costs only the detector run and is named in RV(verdict_cache). Not written in check mode.
+      - A leading C(~) is the home of the user the module runs as on the audio host. Empty for no file.
+    type: str
+    default: "~/.cache/spark_control/audio_health_verdicts.json"
   probes:
     description:
       - Probes to run, always in the order C(liveness), C(catalogue), C(overlay), C(stt), C(diarization),
@@ -326,6 +336,13 @@ requests:
   returned: always
   type: dict
   sample: {count: 12, seconds: 13.9}
+verdict_cache:
+  description:
+    - The input guard's verdict file (O(verdict_cache)) in this run, how many verdicts came from it (V(hits)) and how
+      many the guard computed (V(misses)), and why it could not be read or written (V(error), else null).
+  returned: when the probes ran
+  type: dict
+  sample: {path: /root/.cache/spark_control/audio_health_verdicts.json, hits: 5, misses: 0, error: null}
 lock_wait:
   description: Seconds the run waited on the controller for another health run on the same host.
   returned: when run through the action plugin
@@ -353,6 +370,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._errors import
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import Settings
 from ansible_collections.spark_control.audio.plugins.module_utils._health.options import ARGUMENT_SPEC, PROBES, RANGES, URL_OPTIONS
 from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import InputError, available_probes, run
+from ansible_collections.spark_control.audio.plugins.module_utils._health.verdicts import Verdicts
 from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient
 from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import problems as range_problems
 from ansible_collections.spark_control.audio.plugins.module_utils._wer import normalise
@@ -445,7 +463,8 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
         tts_model=params["tts_model"], voices=params["voices"], tts_text=params["tts_text"],
         wer_threshold=params["wer_threshold"], max_speakers=params["max_speakers"], fixtures=fixtures,
         diarization=diarization, expected_overlay=params["expected_overlay"],
-        min_speech_seconds=params["min_speech_seconds"])
+        min_speech_seconds=params["min_speech_seconds"],
+        verdicts=Verdicts(os.path.expanduser(params["verdict_cache"]) if params["verdict_cache"] else None))
     skipped: dict[str, str] = {}
     if params["probes"]:
         probes = [p for p in PROBES if p in params["probes"]]
@@ -483,6 +502,9 @@ def main() -> None:
                          exception=traceback.format_exc(), changed=False)
     finally:
         settings.client.close()
+    if not module.check_mode:  # check mode leaves the host as it was
+        settings.verdicts.save()
+    result["verdict_cache"] = settings.verdicts.report()
     log = settings.client.log
     result["requests"] = {"count": len(log), "seconds": round(sum(r["seconds"] for r in log), 3)}
     result["not_run"] = skipped

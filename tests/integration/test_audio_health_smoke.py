@@ -58,3 +58,32 @@ def test_non_speech_is_refused_before_sending(bench_urls, tmp_path, kind, sample
     assert f"refusing {path}: {words}" in flat, done.stdout[-4000:]
     assert "skip the decoder paths" in flat
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_second_run_takes_the_guard_verdicts_from_its_file(overlay_applied, tmp_path):
+    """verdict_cache on the real bench: the first run judges the test file and the TTS answer with the
+    voice activity detector, the second finds the test file's verdict in the file; both are healthy."""
+    cache, out = tmp_path / "verdicts.json", tmp_path / "result-{{ run }}.json"
+    task = {
+        "spark_control.audio.audio_health": {
+            "control_url": overlay_applied["control"], "probes": ["stt", "tts"], "verdict_cache": str(cache),
+            "lock_dir": str(tmp_path / "locks"),
+            "audio_files": [{"path": str(REPO / "files/audio/single_speaker.wav"),
+                             "reference": (REPO / "files/audio/single_speaker.txt").read_text().strip()}]},
+        "register": "health"}
+    keep = {"ansible.builtin.copy": {"content": "{{ health | to_json }}", "dest": str(out)},
+            "delegate_to": "localhost"}
+    play = tmp_path / "play.yml"
+    play.write_text(json.dumps([{"hosts": "spark2", "gather_facts": False, "tasks": [task, keep]}]))
+    results = []
+    for run in ("first", "second"):
+        done = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "tests/bench/inventory.yml", str(play), "-e", f"run={run}"],
+                              cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
+                              capture_output=True, text=True, timeout=900, check=False)
+        assert done.returncode == 0, done.stdout[-4000:]
+        results.append(json.loads((tmp_path / f"result-{run}.json").read_text()))
+    first, second = (r["verdict_cache"] for r in results)
+    assert all(r["healthy"] for r in results)
+    assert first["misses"] >= 2 and first["hits"] == 0 and first["error"] is None, first
+    assert second["hits"] >= 1 and second["misses"] <= 1 and second["error"] is None, second
+    assert cache.exists() and oct(cache.stat().st_mode & 0o777) == "0o600"

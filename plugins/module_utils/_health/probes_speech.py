@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard as guard
 from ansible_collections.spark_control.audio.plugins.module_utils._health.http_calls import call, json_body
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import REMEDY_REAPPLY, Fail, Settings
 from ansible_collections.spark_control.audio.plugins.module_utils._wer import word_error_rate
@@ -99,7 +98,7 @@ def tts(settings: Settings, voice: str) -> dict[str, Any]:
     reply = call(settings, "POST", url, json=body)
     details: dict[str, Any] = {"voice": voice, "bytes": len(reply.content),
                                "request_seconds": round(reply.seconds, 3)}
-    verdict = guard.inspect(reply.content, settings.min_speech_seconds)
+    verdict = settings.verdicts.inspect(reply.content, settings.min_speech_seconds)
     details["audio"] = verdict.metrics
     if verdict.kind == "unreadable":
         raise Fail("tts_bad_wav", f"voice {voice}: the answer is not a readable WAV: {verdict.message}", **details)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.spark_control.audio.plugins.module_utils._health.verdicts import Verdicts
 from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient
 
 REMEDY_REAPPLY = "run reapply_patches.yml"
@@ -59,6 +60,8 @@ class Settings:
     diarization: dict[str, Any] | None
     expected_overlay: dict[str, str] | None
     min_speech_seconds: float
+    # The input guard with its memory; none by default (the module gives it the verdict_cache file).
+    verdicts: Verdicts = field(default_factory=lambda: Verdicts(None))
 
     def audio_base(self, service: str) -> str:
         """Where audio goes: through Spark Control, or straight to the service."""

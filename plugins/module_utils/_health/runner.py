@@ -21,6 +21,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._health import
 from ansible_collections.spark_control.audio.plugins.module_utils._health.options import PROBES
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import (
     Fail, ProbeResult, Settings, Timer)
+from ansible_collections.spark_control.audio.plugins.module_utils._health.verdicts import Verdicts
 
 
 class InputError(CollectionError):
@@ -51,13 +52,15 @@ def _run(name: str, probe: Callable[..., dict[str, Any]], *args: Any) -> ProbeRe
     return ProbeResult(name, True, timer.seconds, details, None, "ok")
 
 
-def check_inputs(fixtures: list[dict[str, Any]], min_speech: float) -> tuple[list[ProbeResult], dict[str, bytes]]:
+def check_inputs(fixtures: list[dict[str, Any]], min_speech: float,
+                 verdicts: Verdicts | None = None) -> tuple[list[ProbeResult], dict[str, bytes]]:
     """Read every test file once and judge it; returns guard results and the bytes."""
     results, audio = [], {}
+    judge = verdicts.inspect if verdicts is not None else guard.inspect
     for fixture in fixtures:
         timer = Timer()
         data = _read(fixture)
-        verdict = guard.inspect(data, min_speech)
+        verdict = judge(data, min_speech)
         details = {"file": fixture["path"], "kind": verdict.kind, **verdict.metrics}
         if verdict.is_speech:
             results.append(ProbeResult(f"input_guard:{fixture['name']}", True, timer.seconds, details, None,
@@ -78,7 +81,7 @@ def run(settings: Settings, probes: list[str]) -> dict[str, Any]:
     for fixture in fixtures:
         fixture.setdefault("filename", os.path.basename(fixture["path"]))
     unique = {f["name"]: f for f in fixtures if "stt" in probes or f is settings.diarization}
-    results, audio = check_inputs(list(unique.values()), settings.min_speech_seconds)
+    results, audio = check_inputs(list(unique.values()), settings.min_speech_seconds, settings.verdicts)
     if any(not r.ok for r in results):
         return summarise(results, aborted="the input guard refused the test audio: nothing was sent")
     if "liveness" in probes:

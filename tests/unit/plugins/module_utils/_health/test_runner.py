@@ -6,6 +6,7 @@ import json
 import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._http import HttpClient
+from ansible_collections.spark_control.audio.plugins.module_utils._health.verdicts import Verdicts
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import FAILURES, Settings
 from ansible_collections.spark_control.audio.plugins.modules import audio_health
 from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import run
@@ -52,6 +53,7 @@ def settings(url: str, **overrides) -> Settings:
         expected_overlay=dict(OVERLAY))
     values.update(overrides)
     values.setdefault("via", "control")  # what the module makes of via=auto with a control_url
+    values.setdefault("verdicts", Verdicts(None))
     # The rest as the module passes them: its argument spec's defaults.
     for name in Settings.__dataclass_fields__:
         values.setdefault(name, audio_health.ARGUMENT_SPEC.get(name, {}).get("default"))

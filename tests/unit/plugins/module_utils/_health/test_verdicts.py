@@ -1,0 +1,115 @@
+"""The input guard's verdict file: the same verdicts as the guard, computed once per audio and settings."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard, verdicts
+from ansible_collections.spark_control.audio.plugins.module_utils._health.verdicts import Verdicts
+
+from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import fixture, tone
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts the guard's own runs (the voice activity detector behind it)."""
+    calls = []
+    real = audio_guard.inspect
+
+    def inspect(data, min_speech=audio_guard.MIN_SPEECH_SECONDS):
+        calls.append(len(data))
+        return real(data, min_speech)
+
+    monkeypatch.setattr(audio_guard, "inspect", inspect)
+    return calls
+
+
+def test_a_second_run_reads_the_verdicts_the_first_computed(tmp_path, counted):
+    speech, _unused = fixture("single_speaker")
+    path = str(tmp_path / "cache" / "verdicts.json")
+    first = Verdicts(path)
+    verdict = first.inspect(speech, 1.0)
+    assert first.inspect(tone(440), 1.0).kind == "tone"
+    first.save()
+    assert (first.hits, first.misses, first.error) == (0, 2, None)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+    second = Verdicts(path)
+    again = second.inspect(speech, 1.0)
+    assert again == verdict and again.kind == "speech" and again.metrics["speech_seconds"] >= 1.0
+    assert second.inspect(tone(440), 1.0).kind == "tone"
+    assert (second.hits, second.misses) == (2, 0)
+    assert len(counted) == 2                       # the guard ran once per audio, in the first run only
+
+
+def test_another_min_speech_or_other_bytes_are_judged_again(tmp_path, counted):
+    speech, _unused = fixture("single_speaker")
+    path = str(tmp_path / "verdicts.json")
+    first = Verdicts(path)
+    first.inspect(speech, 1.0)
+    first.save()
+    second = Verdicts(path)
+    assert second.inspect(speech, 30.0).kind == "not_speech"      # 7 s of speech is not 30 s
+    assert second.inspect(speech[:-2], 1.0).kind == "speech"      # one sample less: other bytes
+    assert (second.hits, second.misses) == (0, 2) and len(counted) == 3
+
+
+def test_verdicts_of_other_guard_settings_are_not_used(tmp_path, counted):
+    speech, _unused = fixture("single_speaker")
+    path = tmp_path / "verdicts.json"
+    first = Verdicts(str(path))
+    first.inspect(speech, 1.0)
+    first.save()
+    stored = json.loads(path.read_text())
+    # A verdict forged under other settings (another detector version, a changed guard): never trusted.
+    for entry in stored["entries"].values():
+        entry["kind"] = "tone"
+    stored["settings"] = stored["settings"].replace(verdicts.SETTINGS[-5:], "00000")
+    path.write_text(json.dumps(stored))
+    second = Verdicts(str(path))
+    assert second.inspect(speech, 1.0).kind == "speech"
+    assert (second.hits, second.misses) == (0, 1)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", json.dumps({"settings": verdicts.SETTINGS, "entries": 3})])
+def test_an_unreadable_file_costs_only_the_detector(tmp_path, content):
+    path = tmp_path / "verdicts.json"
+    path.write_text(content)
+    cache = Verdicts(str(path))
+    assert cache.inspect(fixture("single_speaker")[0], 1.0).kind == "speech"
+    assert cache.misses == 1
+    cache.save()                                   # rewritten whole, readable again
+    assert Verdicts(str(path)).inspect(fixture("single_speaker")[0], 1.0).kind == "speech"
+
+
+def test_an_unwritable_place_is_named_and_never_raises(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cache = Verdicts(str(blocker / "verdicts.json"))
+    assert cache.inspect(fixture("single_speaker")[0], 1.0).kind == "speech"
+    cache.save()
+    assert cache.error and str(blocker) in cache.error
+    assert cache.report()["misses"] == 1
+
+
+def test_no_path_keeps_nothing(tmp_path, counted):
+    cache = Verdicts(None)
+    speech, _unused = fixture("single_speaker")
+    cache.inspect(speech, 1.0)
+    cache.inspect(speech, 1.0)
+    cache.save()
+    assert (cache.hits, cache.misses) == (1, 1)    # within one run the verdict is reused
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_most_recently_used_verdicts_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(verdicts, "MAX_ENTRIES", 2)
+    monkeypatch.setattr(audio_guard, "inspect", lambda data, min_speech: audio_guard.AudioVerdict("tone", "t"))
+    path = tmp_path / "verdicts.json"
+    cache = Verdicts(str(path))
+    for index in range(4):
+        cache.inspect(bytes([index]), 1.0)
+    cache.save()
+    assert len(json.loads(path.read_text())["entries"]) == 2
