@@ -253,7 +253,8 @@ def create_app(settings: asr_settings.Settings, engine=None, boot: bool = True) 
         thread ends: shielded, so a client that goes away cannot free the slot
         of a decode that is still running (or never start it and keep the slot).
         What the header refuses is refused first, without a slot (sub-ms), and
-        a short 16 kHz PCM WAV is decoded at once, without one; an upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
+        a short 16 kHz PCM WAV is decoded at once, without one; any other
+        upload waits up to ASR_DECODE_WAIT_S for a slot, then 503."""
         header = asr_audio.check(data, settings.max_audio_seconds, settings.max_source_samples)
         if header.cheap():
             # The usual upload (a short 16 kHz WAV): decoded on the event loop,
