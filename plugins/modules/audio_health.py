@@ -464,7 +464,7 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
         wer_threshold=params["wer_threshold"], max_speakers=params["max_speakers"], fixtures=fixtures,
         diarization=diarization, expected_overlay=params["expected_overlay"],
         min_speech_seconds=params["min_speech_seconds"],
-        verdicts=Verdicts(os.path.expanduser(params["verdict_cache"]) if params["verdict_cache"] else None))
+        verdicts=Verdicts(params["verdict_cache"] or None))
     skipped: dict[str, str] = {}
     if params["probes"]:
         probes = [p for p in PROBES if p in params["probes"]]

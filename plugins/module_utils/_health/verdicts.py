@@ -65,7 +65,8 @@ class Verdicts:
     """``guard.inspect`` with a memory in ``path`` (None: no memory)."""
 
     def __init__(self, path: str | None) -> None:
-        self.path = path or None
+        # "~" is the home of the user the module runs as on the audio host (the option is a str on purpose).
+        self.path = os.path.expanduser(path) if path else None
         self.hits = self.misses = 0
         self.error: str | None = None
         self._entries: dict[str, Any] = {}
