@@ -29,7 +29,7 @@ def _wav(samples: np.ndarray, rate: int, subtype: str = "PCM_16", **kwargs) -> b
 
 def _by_libsndfile(data: bytes) -> np.ndarray:
     header = asr_audio.check(data, 1440)
-    return asr_audio.decode(data, 1440, None, dataclasses.replace(header, pcm16=None)).samples
+    return asr_audio.decode(data, 1440, None, dataclasses.replace(header, pcm16_offset=None)).samples
 
 
 @pytest.mark.parametrize("rate,channels", [(16000, 1), (44100, 2), (8000, 1), (48000, 3)])
@@ -38,7 +38,7 @@ def test_same_samples_as_libsndfile(speech, rate, channels):
     samples = np.stack([wide * (0.9 ** c) for c in range(channels)], axis=1)
     data = _wav(samples, rate)
     header = asr_audio.check(data, 1440)
-    assert header.pcm16 is not None and (header.rate, header.channels) == (rate, channels)
+    assert header.pcm16_offset is not None and (header.rate, header.channels) == (rate, channels)
     assert header.frames == len(wide)
     fast = asr_audio.decode(data, 1440, None, header)
     assert fast.samples.dtype == np.float32
@@ -48,7 +48,7 @@ def test_same_samples_as_libsndfile(speech, rate, channels):
 def test_real_fixture_is_read_without_libsndfile_and_unchanged():
     data = (AUDIO / "single_speaker.wav").read_bytes()
     header = asr_audio.check(data, 1440)
-    assert header.pcm16 is not None and header.cheap()
+    assert header.pcm16_offset is not None and header.cheap()
     reference, _rate = sf.read(AUDIO / "single_speaker.wav", dtype="float32")
     assert np.array_equal(asr_audio.decode(data, 1440).samples, np.clip(reference, -1, 1))
 
@@ -57,7 +57,7 @@ def test_real_fixture_is_read_without_libsndfile_and_unchanged():
 def test_other_sample_formats_go_to_libsndfile(speech, subtype):
     data = _wav(speech[:16000], 16000, subtype)
     header = asr_audio.check(data, 1440)
-    assert header.pcm16 is None and not header.cheap()
+    assert header.pcm16_offset is None and not header.cheap()
     assert len(asr_audio.decode(data, 1440).samples) == 16000
 
 
@@ -70,7 +70,7 @@ def test_a_chunk_before_the_data_is_skipped(speech):
     data[4:8] = struct.pack("<I", len(data) - 8)
     data = bytes(data)
     header = asr_audio.check(data, 1440)
-    assert header.pcm16 is not None and header.frames == 16000
+    assert header.pcm16_offset is not None and header.frames == 16000
     assert np.array_equal(asr_audio.decode(data, 1440).samples, _by_libsndfile(data))
 
 
@@ -82,7 +82,7 @@ def test_extensible_and_streamed_wavs_go_to_libsndfile(speech):
     pos = streamed.index(b"data")
     streamed[pos + 4:pos + 8] = struct.pack("<I", 0xFFFFFFFF)
     header = asr_audio.check(bytes(streamed), 1440)
-    assert header.pcm16 is None
+    assert header.pcm16_offset is None
     assert len(asr_audio.decode(bytes(streamed), 1440).samples) == 16000
 
 
