@@ -9,16 +9,22 @@ answer for a reinstall with nothing recorded.
 recorded for it; most have no manifest. Whether one exists is one shell test
 on the host (no Python started there), so those containers cost no module
 run; when the test cannot tell (an unreadable folder), the module decides.
+The options are validated first, as the module would (argument spec and the
+checks it cannot express), so a bad option fails on that shortcut too.
 """
 from __future__ import annotations
 
 import shlex
 from typing import Any
 
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import DEFAULT_DIR, path_for
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.options import (
+    ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, check_options)
 from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
 
 MODULE = "spark_control.audio.container_pip"
@@ -42,15 +48,34 @@ class ActionModule(ActionBase):
         answer = (done.get("stdout") or "").strip().splitlines()
         return answer[-1] if done.get("rc") == 0 and answer and answer[-1] in ("present", "absent") else "unknown"
 
+    def _valid(self, result: dict[str, Any]) -> bool:
+        """The options pass the module's own checks; if not, ``result`` says why (and the module is not run).
+
+        The validated copy only checks: paths stay as given, since they name files on the audio host."""
+        try:
+            _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                              mutually_exclusive=MUTUALLY_EXCLUSIVE)
+            check_options(params)
+        except AnsibleActionFail as exc:
+            result.update(failed=True, changed=False, msg=str(exc).splitlines()[0])
+            return False
+        except CollectionError as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
+            return False
+        return True
+
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        if boolean(args.get("reinstall", False), strict=False) and self._manifest_state(args) == "absent":
-            path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), args.get("container") or args["name"])
-            result.update(changed=False, container=args.get("container") or args.get("name"), installed=[],
-                          removed_denied=[], kept_denied=[], manifest_path=path,
-                          notes=[f"no package manifest at {path}: nothing recorded to reinstall"])
-            return result
+        if boolean(args.get("reinstall", False), strict=False):
+            if not self._valid(result):
+                return result
+            if self._manifest_state(args) == "absent":
+                path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), args.get("container") or args["name"])
+                result.update(changed=False, container=args.get("container") or args.get("name"), installed=[],
+                              removed_denied=[], kept_denied=[], manifest_path=path,
+                              notes=[f"no package manifest at {path}: nothing recorded to reinstall"])
+                return result
         result.update(execute_host_module(self, MODULE, args, task_vars or {}))
         return result

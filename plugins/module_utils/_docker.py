@@ -4,8 +4,8 @@
 """Docker engine access through the ``docker`` SDK, with clear errors.
 
 Private to this collection. Modules that talk to the audio host's Docker
-engine share the options in ``DOCKER_ARGUMENT_SPEC`` (documented by the
-``spark_control.audio.docker`` doc fragment) and use:
+engine share the options in ``_docker_options.DOCKER_ARGUMENT_SPEC``
+(documented by the ``spark_control.audio.docker`` doc fragment) and use:
 
 * ``connect(params)`` -> ``docker.DockerClient``: the SDK's own environment
   handling (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``, as
@@ -47,14 +47,6 @@ except ImportError as exc:  # the host's Python lacks the SDK: the module says s
 
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-
-DOCKER_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
-    "docker_host": {"type": "str", "aliases": ["docker_url"]},
-    "docker_tls_verify": {"type": "bool"},
-    "docker_cert_path": {"type": "path"},
-    "api_version": {"type": "str", "default": "auto", "aliases": ["docker_api_version"]},
-    "docker_timeout": {"type": "int", "default": 60},
-}
 
 
 class DockerAccessError(CollectionError):

@@ -408,7 +408,8 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
-from ansible_collections.spark_control.audio.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, connect
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import connect
+from ansible_collections.spark_control.audio.plugins.module_utils._docker_options import DOCKER_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges import Range

@@ -50,3 +50,19 @@ def test_installs_never_take_the_shortcut():
     action, modules, shells = make_action({"container": "parakeet-asr", "packages": ["x"]}, {"rc": 0, "stdout": "absent"})
     action.run(task_vars={})
     assert shells == [] and len(modules) == 1
+
+
+@pytest.mark.parametrize("bad, named", [
+    ({"pip_timeout": -1}, "pip_timeout"),
+    ({"pinned_pakages": ["torch"]}, "pinned_pakages"),
+    ({"packages": ["x"]}, "packages|reinstall"),
+    ({"import_checks": ["not a module"]}, "import_checks[0]"),
+    ({"retries": "many"}, "retries"),
+])
+def test_a_bad_option_fails_before_the_shortcut(bad, named):
+    # Nothing recorded would answer "nothing to reinstall"; the module would have refused the option.
+    action, modules, shells = make_action({"container": "parakeet-asr", "reinstall": True, **bad},
+                                          {"rc": 0, "stdout": "absent\n"})
+    result = action.run(task_vars={})
+    assert result["failed"] and named in result["msg"] and "Traceback" not in result["msg"]
+    assert modules == [] and shells == []
