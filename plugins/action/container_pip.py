@@ -56,8 +56,9 @@ class ActionModule(ActionBase):
             _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
                                                               mutually_exclusive=MUTUALLY_EXCLUSIVE)
             check_options(params)
-        except AnsibleActionFail as exc:
-            result.update(failed=True, changed=False, msg=str(exc).splitlines()[0])
+        except AnsibleActionFail as exc:  # name the module, not this plugin's Python path
+            msg = str(exc).splitlines()[0].replace(f"({self._load_name})", f"({MODULE})")
+            result.update(failed=True, changed=False, msg=msg)
             return False
         except CollectionError as exc:
             result.update(failed=True, changed=False, msg=str(exc))

@@ -241,6 +241,17 @@ def test_missing_container_and_missing_pip(pip_index):
         remove(bare)
 
 
+def test_a_reinstall_with_nothing_recorded_runs_no_module_but_checks_its_options(tmp_path):
+    # Answered on the controller with one shell test; a bad option must still fail as the module would.
+    none = container_pip({"container": f"never-recorded{SUFFIX}", "reinstall": True, "manifest_dir": str(tmp_path)})
+    assert not none["changed"] and "nothing recorded to reinstall" in none["notes"][0]
+    assert "invocation" not in none  # no module ran
+    bad = container_pip({"container": f"never-recorded{SUFFIX}", "reinstall": True, "manifest_dir": str(tmp_path),
+                         "pip_timout": 60})
+    assert bad["failed"] and "Unsupported parameters for (spark_control.audio.container_pip)" in bad["msg"]
+    assert "pip_timout" in bad["msg"] and "pip_timeout" in bad["msg"]
+
+
 # -- installing --------------------------------------------------------------
 def test_plain_pip_without_the_pins_would_replace_torch(target, pip_index):
     """What the refusal prevents is real on this bench: the index serves another torch."""
