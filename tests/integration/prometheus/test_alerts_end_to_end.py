@@ -137,7 +137,8 @@ def monitoring(binaries, tmp_path_factory):
                                  "--collector.disable-defaults", "--collector.textfile",
                                  f"--collector.textfile.directory={textfile}"], base / "node_exporter.log"),
         Daemon("prometheus", [binaries["prometheus"], f"--config.file={config}", f"--storage.tsdb.path={data}",
-                              f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}"], base / "prometheus.log"),
+                              f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}", "--web.enable-lifecycle"],
+               base / "prometheus.log"),
     ]
     api = f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1"
     try:
@@ -152,6 +153,28 @@ def monitoring(binaries, tmp_path_factory):
     finally:
         for daemon in reversed(daemons):
             daemon.stop()
+
+
+def install_rules(monitoring, binaries, **role_vars) -> subprocess.CompletedProcess:
+    """The deep_health_alerts role into the rules folder Prometheus loads, with these variables on top."""
+    play = monitoring["base"] / "rules_play.yml"
+    play.write_text(json.dumps([{
+        "name": "Install alert rules", "hosts": "localhost", "gather_facts": False,
+        "roles": [{"role": "spark_control.audio.deep_health_alerts", "vars": {
+            "deep_health_alerts_dir": str(monitoring["installed"].parent),
+            "deep_health_alerts_promtool": binaries["promtool"], "deep_health_alerts_service": "",
+            "deep_health_alerts_owner": "root", "deep_health_alerts_group": "root", **role_vars}}],
+    }]))
+    return playbook("-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+                    str(play), timeout=300)
+
+
+def last_reload(monitoring) -> float:
+    """When Prometheus last reloaded its configuration successfully (its own metric)."""
+    for line in requests.get(f"{monitoring['api'].rsplit('/api/', 1)[0]}/metrics", timeout=5).text.splitlines():
+        if line.startswith("prometheus_config_last_reload_success_timestamp_seconds "):
+            return float(line.split()[-1])
+    pytest.fail("Prometheus exposes no prometheus_config_last_reload_success_timestamp_seconds")
 
 
 def query(api: str, expr: str) -> list[dict]:
@@ -288,3 +311,39 @@ def test_stopped_tts_fires_the_probe_failed_alert(healthy, monitoring, docker_cl
     assert done.returncode == 0, done.stdout[-4000:]
     scraped(monitoring, back)
     only_justified_slow(alerts(api), [healthy, result, back])
+
+
+def test_changed_rules_are_reloaded_through_the_http_api(monitoring, binaries):
+    api, base = monitoring["api"], monitoring["base"]
+    extra = base / "reload_check.yml"
+    extra.write_text(json.dumps({"groups": [{"name": "spark_control.audio.reload_check", "rules": [
+        {"record": "spark_audio:reload_check", "expr": "vector(1)"}]}]}))
+    url = f"http://127.0.0.1:{PROMETHEUS_PORT}/-/reload"
+    common = {"deep_health_alerts_src": str(extra), "deep_health_alerts_name": "reload_check.rules",
+              "deep_health_alerts_reload_url": url}
+
+    def groups() -> set[str]:
+        return {g["name"] for g in requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"]}
+
+    before = last_reload(monitoring)
+    try:
+        done = install_rules(monitoring, binaries, **common)
+        assert done.returncode == 0, done.stdout[-3000:]
+        # Prometheus answers the reload once it has the rules: no waiting.
+        assert "spark_control.audio.reload_check" in groups() and last_reload(monitoring) > before
+        reloaded = last_reload(monitoring)
+        again = install_rules(monitoring, binaries, **common)
+        assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
+        assert last_reload(monitoring) == reloaded, "an unchanged file reloaded Prometheus"
+
+        # A reload URL Prometheus does not serve fails the run and says what to do.
+        extra.write_text(json.dumps({"groups": [{"name": "spark_control.audio.reload_check", "rules": [
+            {"record": "spark_audio:reload_check", "expr": "vector(2)"}]}]}))
+        wrong = install_rules(monitoring, binaries, **{
+            **common, "deep_health_alerts_reload_url": f"http://127.0.0.1:{PROMETHEUS_PORT}/-/reload-typo"})
+        assert wrong.returncode != 0 and "did not reload the rules (HTTP 404" in wrong.stdout, wrong.stdout[-3000:]
+        assert "--web.enable-lifecycle" in wrong.stdout
+    finally:
+        gone = install_rules(monitoring, binaries, **{**common, "deep_health_alerts_state": "absent"})
+    assert gone.returncode == 0, gone.stdout[-3000:]
+    assert "spark_control.audio.reload_check" not in groups() and "spark_control.audio" in groups()
