@@ -22,7 +22,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import DEFAULT_DIR, path_for
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import DEFAULT_DIR, nothing_recorded, path_for
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.options import (
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, check_options)
 from ansible_collections.spark_control.audio.plugins.plugin_utils._unprepared import execute_host_module
@@ -74,9 +74,7 @@ class ActionModule(ActionBase):
                 return result
             if self._manifest_state(args) == "absent":
                 path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), args.get("container") or args["name"])
-                result.update(changed=False, container=args.get("container") or args.get("name"), installed=[],
-                              removed_denied=[], kept_denied=[], manifest_path=path,
-                              notes=[f"no package manifest at {path}: nothing recorded to reinstall"])
+                result.update(nothing_recorded(args.get("container") or args["name"], path))
                 return result
         result.update(execute_host_module(self, MODULE, args, task_vars or {}))
         return result

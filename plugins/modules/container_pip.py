@@ -424,7 +424,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import connect, running_container
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.container import ContainerPython
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import path_for
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import nothing_recorded, path_for
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import Requirement, RequirementError, parse_requirement
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.options import (
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, SHORT_REASON, check_options)
@@ -493,9 +493,7 @@ def main() -> None:
         settings = settings_from(params, module.check_mode, module._diff)
         if settings.reinstall and not os.path.exists(settings.manifest_path):
             # Nothing was recorded for this container: no need to reach the engine at all.
-            module.exit_json(changed=False, container=settings.container, installed=[], removed_denied=[],
-                             manifest_path=settings.manifest_path,
-                             notes=[f"no package manifest at {settings.manifest_path}: nothing recorded to reinstall"])
+            module.exit_json(**nothing_recorded(settings.container, settings.manifest_path))
         # One pip run may take long (source builds): the SDK's socket timeout must allow it.
         client = connect(params | {"docker_timeout": max(params["docker_timeout"], params["pip_timeout"])})
         container = running_container(client, settings.container, missing_ok=params["if_missing"] == "skip")

@@ -42,7 +42,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "wer_threshold": {"type": "float", "default": 0.25},
     "min_speech_seconds": {"type": "float", "default": 1.0},
     # A str, not a path: "~" must mean the home on the audio host, not the controller's (the action plugin
-    # validates the options on the controller); the module expands it.
+    # validates the options on the controller); Verdicts expands it on the audio host.
     "verdict_cache": {"type": "str", "default": "~/.cache/spark_control/audio_health_verdicts.json"},
     "probes": {"type": "list", "elements": "str", "choices": list(PROBES)},
     "overlay_dir": {"type": "path"},

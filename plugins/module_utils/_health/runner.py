@@ -53,14 +53,13 @@ def _run(name: str, probe: Callable[..., dict[str, Any]], *args: Any) -> ProbeRe
 
 
 def check_inputs(fixtures: list[dict[str, Any]], min_speech: float,
-                 verdicts: Verdicts | None = None) -> tuple[list[ProbeResult], dict[str, bytes]]:
+                 verdicts: Verdicts) -> tuple[list[ProbeResult], dict[str, bytes]]:
     """Read every test file once and judge it; returns guard results and the bytes."""
     results, audio = [], {}
-    judge = verdicts.inspect if verdicts is not None else guard.inspect
     for fixture in fixtures:
         timer = Timer()
         data = _read(fixture)
-        verdict = judge(data, min_speech)
+        verdict = verdicts.inspect(data, min_speech)
         details = {"file": fixture["path"], "kind": verdict.kind, **verdict.metrics}
         if verdict.is_speech:
             results.append(ProbeResult(f"input_guard:{fixture['name']}", True, timer.seconds, details, None,

@@ -100,3 +100,9 @@ def save(path: str, manifest: dict[str, Any]) -> dict[str, Any]:
     except OSError as exc:
         raise ManifestError(f"cannot write the package manifest {path}: {exc}") from None
     return manifest
+
+
+def nothing_recorded(container: str, path: str) -> dict[str, Any]:
+    """The result of a reinstall for a container with no manifest at ``path``: nothing to do."""
+    return {"changed": False, "container": container, "installed": [], "removed_denied": [], "kept_denied": [],
+            "manifest_path": path, "notes": [f"no package manifest at {path}: nothing recorded to reinstall"]}
