@@ -144,9 +144,10 @@ def check(data: bytes, max_seconds: float, max_source_samples: int | None = None
     if not data:
         raise AudioError(400, "the uploaded file is empty", "empty_file")
     container = sniff(data)
-    if container == "wav" and data[:4] == b"RIFF":
-        _check_wav_complete(data)
     pcm = _pcm16(data) if container == "wav" else None
+    # A plain 16-bit PCM WAV was just found complete; any other RIFF WAV is checked for truncation here.
+    if pcm is None and container == "wav" and data[:4] == b"RIFF":
+        _check_wav_complete(data)
     offset = None
     if pcm is not None:
         rate, channels, frames, offset = pcm
