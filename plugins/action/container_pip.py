@@ -35,12 +35,8 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
-    def _manifest_state(self, args: dict[str, Any]) -> str:
-        """present, absent or unknown, for the manifest a reinstall reads."""
-        container = args.get("container") or args.get("name")
-        if not isinstance(container, str) or not container.strip():
-            return "unknown"  # the module names the bad option
-        path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), container)
+    def _manifest_state(self, path: str) -> str:
+        """present, absent or unknown, for the manifest at ``path`` on the host."""
         folder = shlex.quote(path.rsplit("/", 1)[0] or "/")
         test = (f"if [ -f {shlex.quote(path)} ]; then echo present; elif [ -d {folder} ] && [ ! -x {folder} ]; "
                 "then echo unknown; else echo absent; fi")
@@ -72,9 +68,11 @@ class ActionModule(ActionBase):
         if boolean(args.get("reinstall", False), strict=False):
             if not self._valid(result):
                 return result
-            if self._manifest_state(args) == "absent":
-                path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), args.get("container") or args["name"])
-                result.update(nothing_recorded(args.get("container") or args["name"], path))
+            # Validated: the container is named. The path as given: "~" means the audio host's home.
+            container = str(args.get("container") or args["name"])
+            path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), container)
+            if self._manifest_state(path) == "absent":
+                result.update(nothing_recorded(container, path))
                 return result
         result.update(execute_host_module(self, MODULE, args, task_vars or {}))
         return result
