@@ -37,6 +37,8 @@ class ActionModule(ActionBase):
 
     def _manifest_state(self, path: str) -> str:
         """present, absent or unknown, for the manifest at ``path`` on the host."""
+        if not path.startswith("/"):
+            return "unknown"  # "~" or a relative folder: the module resolves it on the host (the shell test cannot)
         folder = shlex.quote(path.rsplit("/", 1)[0] or "/")
         test = (f"if [ -f {shlex.quote(path)} ]; then echo present; elif [ -d {folder} ] && [ ! -x {folder} ]; "
                 "then echo unknown; else echo absent; fi")
@@ -68,7 +70,7 @@ class ActionModule(ActionBase):
         if boolean(args.get("reinstall", False), strict=False):
             if not self._valid(result):
                 return result
-            # Validated: the container is named. The path as given: "~" means the audio host's home.
+            # Validated: the container is named. The path stays as given: it names a file on the audio host.
             container = str(args.get("container") or args["name"])
             path = path_for(str(args.get("manifest_dir") or DEFAULT_DIR), container)
             if self._manifest_state(path) == "absent":

@@ -46,6 +46,15 @@ def test_a_manifest_or_any_doubt_runs_the_module(answer):
     assert len(modules) == 1 and modules[0]["manifest_dir"] == "/srv/manifests"
 
 
+@pytest.mark.parametrize("manifest_dir", ["~/manifests", "manifests"])
+def test_a_folder_only_the_host_can_resolve_runs_the_module(manifest_dir):
+    # A quoted "~" is not expanded by the shell test: it would answer absent and skip a recorded reinstall.
+    action, modules, shells = make_action({"container": "parakeet-asr", "reinstall": True,
+                                           "manifest_dir": manifest_dir}, {"rc": 0, "stdout": "absent\n"})
+    action.run(task_vars={})
+    assert shells == [] and len(modules) == 1 and modules[0]["manifest_dir"] == manifest_dir
+
+
 def test_installs_never_take_the_shortcut():
     action, modules, shells = make_action({"container": "parakeet-asr", "packages": ["x"]}, {"rc": 0, "stdout": "absent"})
     action.run(task_vars={})
