@@ -45,12 +45,13 @@ def ansible_env() -> dict:
     }
 
 
-def container_pip(args: dict, check: bool = False, diff: bool = False) -> dict:
-    """Run the module on localhost; return its result."""
+def container_pip(args: dict, check: bool = False, diff: bool = False, home: Path | None = None) -> dict:
+    """Run the module on localhost (with HOME=``home`` if given); return its result."""
     cmd = [str(BIN / "ansible"), "localhost", "-m", "spark_control.audio.container_pip", "-a", json.dumps(args),
            "-e", f"ansible_python_interpreter={sys.executable}"]
     cmd += ["--check"] * check + ["--diff"] * diff
-    done = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, check=False)
+    env = ansible_env() | ({"HOME": str(home)} if home else {})
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     try:
         return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
@@ -329,6 +330,22 @@ def test_reinstall_after_the_container_is_recreated(target, pip_index, tmp_path)
     now = versions(target)
     assert {k: now.get(k) for k in wanted} == wanted and now["torch"] == NGC_TORCH
     assert not container_pip({"container": target, "reinstall": True, "manifest_dir": str(tmp_path)})["changed"]
+
+
+def test_a_manifest_folder_under_home_is_found_again_for_the_reinstall(target, pip_index, tmp_path):
+    """manifest_dir '~/...' names the become user's home on the audio host: the reinstall must find what
+    the install recorded there (the controller's shell shortcut cannot expand '~' and leaves it to the module)."""
+    args = {"container": target, "manifest_dir": "~/pip-manifests"}
+    installed = container_pip(args | {"index_url": pip_index, "packages": ["loose-torch-user"]}, home=tmp_path)
+    assert installed["changed"], installed.get("msg")
+    recorded = tmp_path / "pip-manifests" / f"{target}.json"
+    assert json.loads(recorded.read_text())["packages"]["loose-torch-user"]["version"] == "1.0.0"
+
+    run_container(target, ["sleep", "infinity"])  # docker rm + recreate: the install is gone
+    assert "loose-torch-user" not in versions(target)
+    back = container_pip(args | {"reinstall": True}, home=tmp_path)
+    assert back["changed"] and "nothing recorded" not in " ".join(back.get("notes", [])), back
+    assert versions(target)["loose-torch-user"] == "1.0.0" and versions(target)["torch"] == NGC_TORCH
 
 
 # -- the GB10 hazard: real speech catches what silence misses ----------------
