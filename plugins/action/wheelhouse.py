@@ -46,6 +46,10 @@ class ActionModule(ActionBase):
         except AnsibleActionFail as exc:
             result.update(failed=True, changed=False, msg=str(exc).splitlines()[0])
             return result
+        if args["timeout"] <= 0:
+            result.update(failed=True, changed=False, msg=f"timeout={args['timeout']} must be more than 0 seconds "
+                          "(the longest one pip run may take)")
+            return result
         target = _wheelhouse.Target(args["machine"], args["glibc"], args["python_version"])
         dest = os.path.join(args["dest"], target.key())
         try:

@@ -70,9 +70,12 @@ options:
   reinstall:
     description:
       - Install the packages recorded in the container's manifest (under O(manifest_dir)) at their recorded
-        versions, with their recorded dependency versions as extra constraints. No manifest means nothing to do.
+        versions (with the extras they were requested with), with their recorded dependency versions as extra
+        constraints. No manifest means nothing to do. A recorded package that a later run moved as a dependency
+        is recorded at its new version.
       - Without O(index_url), O(extra_index_urls), O(find_links), O(no_index) or O(trusted_hosts), the index options
-        recorded with the packages are used again.
+        recorded are used again. The manifest keeps one set per container, that of the last run that recorded
+        packages; a run with other options warns which earlier packages would now be reinstalled from them.
     type: bool
     default: false
   python:
@@ -245,6 +248,8 @@ options:
   record:
     description:
       - Record the requested packages in the manifest, so that O(reinstall=true) can install them again.
+      - A requested package the image already satisfies (pip installs nothing for it) is not recorded, unless this
+        collection installed it earlier: a reinstall into a newer image must not pin, or downgrade, the image's own.
     type: bool
     default: true
 notes:
@@ -430,7 +435,6 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip.options i
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, SHORT_REASON, check_options)
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import (
     DEFAULT_DENY, deny_kept_for, deny_map, deny_modules)
-from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import check as check_sources
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import secrets, sources_from
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.workflow import Run, Settings
 
@@ -440,12 +444,6 @@ def _requirements(texts: list[str]) -> list[Requirement]:
         return [parse_requirement(text) for text in texts]
     except RequirementError as exc:
         raise RequirementError(f"packages: {exc}") from None
-
-
-def _sources(params: dict[str, Any]) -> dict[str, Any]:
-    sources = sources_from(params)
-    check_sources(sources)
-    return sources
 
 
 def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Settings:
@@ -470,7 +468,7 @@ def settings_from(params: dict[str, Any], check_mode: bool, diff: bool) -> Setti
         no_build_isolation=set(params["no_build_isolation"]),
         prefer_binary=params["prefer_binary"],
         import_checks=params["import_checks"],
-        sources=_sources(params),
+        sources=sources_from(params),  # checked by check_options
         retries=params["retries"],
         network_timeout=params["network_timeout"],
         manifest_path=path_for(params["manifest_dir"], params["container"]) if keep_manifest else None,

@@ -164,7 +164,12 @@ def missing(pins: list[Pin], folder: str, target: Target) -> list[Pin]:
 
 
 def _run(argv: Sequence[str], timeout: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
+    try:
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise WheelhouseError(f"pip {argv[3] if len(argv) > 3 else ''} for {os.path.basename(argv[-1])} took longer "
+                              f"than timeout={timeout} s and was stopped: raise timeout (a source build of a large "
+                              "package can take many minutes) or check that the index answers") from None
 
 
 def _pip_failure(pin: Pin, target: Target, done: subprocess.CompletedProcess[str]) -> WheelhouseError:

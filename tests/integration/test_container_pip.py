@@ -348,6 +348,21 @@ def test_a_manifest_folder_under_home_is_found_again_for_the_reinstall(target, p
     assert versions(target)["loose-torch-user"] == "1.0.0" and versions(target)["torch"] == NGC_TORCH
 
 
+def test_a_recorded_package_a_later_install_upgraded_comes_back_at_its_new_version(target, pip_index, tmp_path):
+    """bench-helper-lib is recorded at 1.0.0, then needs-newer-helper pulls it to 2.0.0: the reinstall must ask
+    for 2.0.0 (asking for the first recorded 1.0.0 beside needs-newer-helper cannot be resolved)."""
+    args = {"container": target, "index_url": pip_index, "manifest_dir": str(tmp_path)}
+    assert container_pip(args | {"packages": ["bench-helper-lib==1.0.0"]})["changed"]
+    moved = container_pip(args | {"packages": ["needs-newer-helper"]})
+    assert moved["changed"] and versions(target)["bench-helper-lib"] == "2.0.0", moved.get("msg")
+
+    run_container(target, ["sleep", "infinity"])
+    back = container_pip({"container": target, "reinstall": True, "manifest_dir": str(tmp_path)})
+    assert back["changed"] and not back.get("failed"), back.get("msg")
+    now = versions(target)
+    assert now["bench-helper-lib"] == "2.0.0" and now["needs-newer-helper"] == "1.0.0"
+
+
 # -- the GB10 hazard: real speech catches what silence misses ----------------
 def _wait_loaded(url: str, timeout: float = 180) -> dict:
     deadline = time.monotonic() + timeout

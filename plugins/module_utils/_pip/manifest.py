@@ -7,21 +7,25 @@ Private to this collection. ``docker rm`` loses every package pip put into a
 container; the manifest (``<manifest_dir>/<container>.json``) remembers them
 so they can be installed again, identically, after the container is
 recreated. It records, per requested package, the requirement as given and
-the version that got installed, plus the exact versions of the dependencies
-that came with them (``resolved``), the pins in force at the time, and the
-index options used (``sources``, without credentials: a reinstall uses them
-unless given others). Writes are atomic, under a lock file
-(``_state_files``); the manifest is 0600 in a folder made 0700: it names the
-container's packages and index hosts, for the host's administrators only.
+the version installed now (a later run that moves it as a dependency moves
+it here too), plus the exact versions of the dependencies that came with
+them (``resolved``), the pins in force at the time, and the index options of
+the last run that recorded something (``sources``, without credentials: a
+reinstall uses them unless given others). A run re-reads the manifest and
+writes it under a lock file (``_state_files``), atomically, so two runs on
+one container keep each other's entries; the manifest is 0600 in a folder
+made 0700: it names the container's packages and index hosts, for the host's
+administrators only.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import RequirementError, parse_requirement
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import recorded
 from ansible_collections.spark_control.audio.plugins.module_utils._state_files import atomic_write, locked, utc_timestamp
 
@@ -50,7 +54,29 @@ def load(path: str) -> dict[str, Any] | None:
         raise ManifestError(f"cannot read the package manifest {path}: {exc}; fix or remove it") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("packages"), dict):
         raise ManifestError(f"{path} is not a container_pip package manifest (no 'packages' mapping)")
+    bad = _shape_problems(manifest)
+    if bad:
+        raise ManifestError(f"the package manifest {path} is damaged: {'; '.join(bad[:5])}; fix or remove it "
+                            "(container_pip writes it again at the next install)")
     return manifest
+
+
+def _shape_problems(manifest: dict[str, Any]) -> list[str]:
+    """What in a loaded manifest is not as container_pip writes it (a hand edit, a bad copy)."""
+    bad = [f"'{key}' is not a mapping" for key in ("resolved", "pins", "sources")
+           if not isinstance(manifest.get(key, {}), dict)]
+    for name, info in manifest["packages"].items():
+        if not isinstance(info, dict) or not isinstance(info.get("version"), str) or not info["version"]:
+            bad.append(f"packages.{name} has no 'version' string")
+            continue
+        try:
+            parse_requirement(str(info.get("requirement") or name))
+        except RequirementError as exc:
+            bad.append(f"packages.{name}.requirement: {exc}")
+    bad += [f"resolved.{name} is not a version string" for name, version in
+            (manifest.get("resolved") if isinstance(manifest.get("resolved"), dict) else {}).items()
+            if not isinstance(version, str)]
+    return bad
 
 
 def merged(current: dict[str, Any] | None, container: str, requested: dict[str, tuple[str, str]],
@@ -73,6 +99,11 @@ def merged(current: dict[str, Any] | None, container: str, requested: dict[str, 
         manifest["packages"][name] = {"requirement": requirement, "version": version}
         manifest["resolved"][name] = version
     manifest["resolved"].update(resolved)
+    # A recorded package this run moved as a dependency is reinstalled at its new version.
+    for name, version in resolved.items():
+        info = manifest["packages"].get(name)
+        if name not in requested and info is not None and info.get("version") != version:
+            manifest["packages"][name] = dict(info, version=version)
     manifest["pins"] = dict(pins)
     return manifest
 
@@ -85,21 +116,32 @@ def same_record(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
 def reinstall_plan(manifest: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     """(requirements pinned to the recorded versions, recorded dependency versions)."""
     packages = manifest.get("packages", {})
-    requirements = [f"{name}=={info['version']}" for name, info in sorted(packages.items())]
+    requirements = []
+    for name, info in sorted(packages.items()):
+        extras = parse_requirement(str(info.get("requirement") or name)).extras  # load() checked it parses
+        requirements.append(f"{name}[{','.join(extras)}]=={info['version']}" if extras else f"{name}=={info['version']}")
     deps = {name: version for name, version in manifest.get("resolved", {}).items() if name not in packages}
     return requirements, deps
 
 
-def save(path: str, manifest: dict[str, Any]) -> dict[str, Any]:
+def update(path: str, build: Callable[[dict[str, Any] | None], dict[str, Any]]) -> tuple[dict[str, Any] | None, bool]:
+    """Write ``build(manifest as it is now)`` at ``path`` unless it records the same; (the manifest, written).
+
+    Read and written under the folder's lock: a run that installed meanwhile on the same container keeps
+    its entries (the manifest read at the start of a run may be stale by the time it records)."""
     folder = os.path.dirname(path)
-    manifest = dict(manifest, updated_at=utc_timestamp())
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         with locked(os.path.join(folder, ".lock")):
-            atomic_write(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(), 0o600)
+            current = load(path)
+            wanted = build(current)
+            if same_record(current, wanted):
+                return current, False
+            wanted = dict(wanted, updated_at=utc_timestamp())
+            atomic_write(path, (json.dumps(wanted, indent=2, sort_keys=True) + "\n").encode(), 0o600)
     except OSError as exc:
         raise ManifestError(f"cannot write the package manifest {path}: {exc}") from None
-    return manifest
+    return wanted, True
 
 
 def nothing_recorded(container: str, path: str) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class Requirement:
     text: str
     name: str
     specifier: str
+    extras: tuple[str, ...] = ()
 
     @property
     def canonical(self) -> str:
@@ -106,7 +107,7 @@ def parse_requirement(text: str) -> Requirement:
             f"{raw!r} is a direct reference (URL): container_pip installs from an index or find-links location "
             "only, so that the resolution can be checked first; publish the package there"
         )
-    return Requirement(text=raw, name=parsed.name, specifier=str(parsed.specifier))
+    return Requirement(text=raw, name=parsed.name, specifier=str(parsed.specifier), extras=tuple(sorted(parsed.extras)))
 
 
 def _version(text: str | None):

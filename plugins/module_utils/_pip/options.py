@@ -20,6 +20,8 @@ from ansible_collections.spark_control.audio.plugins.module_utils._option_ranges
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.manifest import DEFAULT_DIR as DEFAULT_MANIFEST_DIR
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.names import is_module_name, is_project_name
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.policy import DEFAULT_DENY, entry_modules
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import check as check_sources
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import sources_from
 
 SHORT_REASON = "NeMo takes the full CUDA-graph decode path with it, which crashes real decodes on GB10"
 
@@ -72,7 +74,8 @@ class OptionError(CollectionError):
 
 
 def check_options(params: dict[str, Any]) -> None:
-    """What the argument spec cannot say: ranges, names that must be package or module names, paths."""
+    """What the argument spec cannot say: ranges, names that must be package or module names, paths, the
+    package source options (SourceError)."""
     bad = range_problems(params, RANGES)
     if not params["container"].strip():
         bad.append("container is empty: give the name or id of the running container")
@@ -93,3 +96,4 @@ def check_options(params: dict[str, Any]) -> None:
                 "cuda.bindings)" for j, module in enumerate(entry_modules(entry)) if not is_module_name(module)]
     if bad:
         raise OptionError("; ".join(bad))
+    check_sources(sources_from(params))

@@ -79,6 +79,14 @@ def _locations(sources: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def describe(sources: dict[str, Any]) -> str:
+    """The source options in a few words for a message (credentials masked)."""
+    where = [f"{name} {redact(str(value))}" for name, value in _locations(sources)]
+    if sources.get("no_index"):
+        where.insert(0, "no_index")
+    return ", ".join(where) or "pip's default index"
+
+
 def _split(name: str, value: str) -> Any:
     try:
         parts = urlsplit(value.strip())

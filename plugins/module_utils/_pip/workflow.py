@@ -33,6 +33,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._pip.report im
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import (
     CREDENTIALS_KEY, Credentials, index_args, recorded, split_credentials,
 )
+from ansible_collections.spark_control.audio.plugins.module_utils._pip.sources import describe as describe_sources
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.wheel_modules import denied as wheel_denied
 from ansible_collections.spark_control.audio.plugins.module_utils._pip.wheel_modules import start_up_hooks
 
@@ -300,7 +301,13 @@ class Run:
         report = f"{scratch}/report.json"
         done = self.pyc.pip(self._pip_base(no_isolation) + ["--dry-run", "--report", report, *reqs], env)
         if done.rc == 0:
-            return parse(self.pyc.read_text(report)), no_isolation
+            plan = parse(self.pyc.read_text(report))
+            # A dependency that must build without isolation can also resolve fine with it (its metadata step
+            # works in isolation): it would then build against a torch of its own, not the container's.
+            if not no_isolation and any(p.source_build and p.canonical in {canonical(n) for n in self.s.no_build_isolation}
+                                        for p in plan):
+                return self._dry_run(reqs, env, scratch, cset, True)
+            return plan, no_isolation
         failure = self._classify(done.output, cset, env)
         # A dependency that must build without isolation (torchaudio) shows up only when its build fails.
         if (not no_isolation and failure.kind in ("build_failed", "source_build")
@@ -475,8 +482,8 @@ class Run:
         ours = set(planned) | set((current or {}).get("packages", {})) | set((current or {}).get("resolved", {}))
         requested = {}
         for req in requirements:
-            if req.canonical in cset.pins and req.canonical not in ours:
-                continue
+            if req.canonical not in ours:
+                continue  # already satisfied by the image: a reinstall must not pin (or downgrade) it
             version = after.get(req.canonical, (None, None))[1] or planned.get(req.canonical)
             if version:
                 requested[req.canonical] = (req.text, version)
@@ -484,9 +491,28 @@ class Run:
             return  # nothing of ours to remember
         resolved = {name: after.get(name, (None, version))[1] for name, version in planned.items()}
         image_pins = {cset.names[n]: v for n, v in cset.pins.items() if n not in ours}
-        wanted = manifests.merged(current, self.s.container, requested, resolved, image_pins, recorded(self.sources))
-        if manifests.same_record(current, wanted):
-            self.result["manifest"] = current
-            return
-        self.result.update(changed=True, manifest_changed=True)
-        self.result["manifest"] = wanted if self.s.check_mode else manifests.save(self.s.manifest_path, wanted)
+        sources = recorded(self.sources)
+        self._note_replaced_sources(current, requested, sources)
+
+        def build(latest: dict[str, Any] | None) -> dict[str, Any]:
+            return manifests.merged(latest, self.s.container, requested, resolved, image_pins, sources)
+
+        if self.s.check_mode:
+            wanted, written = build(current), not manifests.same_record(current, build(current))
+        else:
+            wanted, written = manifests.update(self.s.manifest_path, build)
+        self.result["manifest"] = wanted
+        if written:
+            self.result.update(changed=True, manifest_changed=True)
+
+    def _note_replaced_sources(self, current: dict[str, Any] | None, requested: dict[str, Any],
+                               sources: dict[str, Any]) -> None:
+        """Warn when this run's index options replace those the earlier packages were installed from."""
+        before = (current or {}).get("sources") or {}
+        others = sorted(set((current or {}).get("packages", {})) - set(requested))
+        if sources and before and others and recorded(dict(before)) != sources:
+            self.notes.append(
+                f"the package manifest keeps one set of index options per container: {', '.join(others)} were "
+                f"recorded from {describe_sources(before)}, and a reinstall now uses this run's "
+                f"({describe_sources(sources)}). Give the reinstall options that reach every package "
+                "(container_packages_index_url, container_packages_extra_index_urls) if they differ")

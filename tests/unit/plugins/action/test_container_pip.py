@@ -67,6 +67,10 @@ def test_installs_never_take_the_shortcut():
     ({"packages": ["x"]}, "packages|reinstall"),
     ({"import_checks": ["not a module"]}, "import_checks[0]"),
     ({"retries": "many"}, "retries"),
+    # The source options too: a broken index in reapply_patches.yml must not wait for a container with a manifest.
+    ({"index_url": "pypi.internal/simple"}, "index_url"),
+    ({"no_index": True}, "find_links"),
+    ({"trusted_hosts": ["https://x/"]}, "trusted_hosts[0]"),
 ])
 def test_a_bad_option_fails_before_the_shortcut(bad, named):
     # Nothing recorded would answer "nothing to reinstall"; the module would have refused the option.

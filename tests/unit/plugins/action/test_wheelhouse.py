@@ -53,3 +53,5 @@ def test_bad_arguments_and_files_fail_in_one_line(tmp_path):
     bad.write_text("docker>=7\n")
     result = make_action(args(tmp_path, requirements=str(bad))).run(task_vars={})
     assert result["failed"] and "not a name==version pin" in result["msg"]
+    result = make_action(args(tmp_path, timeout=0)).run(task_vars={})
+    assert result["failed"] and "timeout=0 must be more than 0" in result["msg"]

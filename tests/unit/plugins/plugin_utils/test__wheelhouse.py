@@ -142,3 +142,12 @@ def test_the_archive_holds_exactly_the_wheels_and_is_made_once(tmp_path):
     assert os.stat(path).st_mtime_ns == mtime
     other = wh.archive(str(tmp_path), ["a-1-py3-none-any.whl"])
     assert other != path and not os.path.exists(path)  # the archive of the old set goes
+
+
+def test_a_pip_run_over_its_timeout_is_a_clear_error_naming_the_pin(tmp_path):
+    slow = tmp_path / "slowpy"
+    slow.write_text("#!/bin/sh\nsleep 5\n")
+    slow.chmod(0o755)
+    with pytest.raises(wh.WheelhouseError, match=r"pip download for docopt==0.6.2 took longer than timeout=1 s"):
+        wh.build(wh.parse_pins("docopt==0.6.2\n"), str(tmp_path / "wheels"), wh.Target("aarch64", "2.39", "3.12"),
+                 str(slow), [], 1)

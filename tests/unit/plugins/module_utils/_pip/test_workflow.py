@@ -98,6 +98,42 @@ def test_requesting_an_image_package_records_nothing(tmp_path):
     assert not result["changed"] and load(result["manifest_path"]) is None
 
 
+def test_requesting_a_package_the_image_already_has_records_nothing_in_check_mode_or_for_real(tmp_path):
+    # fastapi ships with the image (unpinned): recording it would downgrade it after an image upgrade.
+    fake = FakePython()
+    fake.dry_runs += [("ok", report()), ("ok", report())]
+    preview = Run(fake, settings(tmp_path, "fastapi", check_mode=True)).execute()
+    done = Run(fake, settings(tmp_path, "fastapi")).execute()
+    assert not preview["changed"] and not done["changed"] and "manifest_changed" not in done
+    assert load(done["manifest_path"]) is None
+
+
+def test_a_package_this_collection_installed_is_recorded_when_requested_again(tmp_path):
+    fake = FakePython()
+    loose(fake)
+    Run(fake, settings(tmp_path, "loose-torch-user")).execute()  # bench-helper-lib came as a dependency
+    fake.dry_runs.append(("ok", report()))
+    again = Run(fake, settings(tmp_path, "bench-helper-lib")).execute()
+    assert again["changed"] and again["manifest"]["packages"]["bench-helper-lib"]["version"] == "2.0.0"
+
+
+def test_new_index_options_warn_that_the_earlier_packages_reinstall_from_them(tmp_path):
+    fake = FakePython()
+    loose(fake)
+    Run(fake, settings(tmp_path, "loose-torch-user",
+                       sources={"index_url": "https://ci:s3cret@private.example.internal/simple/"})).execute()
+    fake.dry_runs.append(("ok", report(("sentencepiece", "0.2.0", True))))
+    fake.install_adds = {"sentencepiece": ("sentencepiece", "0.2.0")}
+    result = Run(fake, settings(tmp_path, "sentencepiece", sources={"index_url": "https://pypi.org/simple/"})).execute()
+    (note,) = [n for n in result["notes"] if "one set of index options" in n]
+    assert "loose-torch-user were recorded from index_url https://private.example.internal/simple/" in note
+    assert "index_url https://pypi.org/simple/" in note and "s3cret" not in note
+    # Same options again: nothing to warn about.
+    fake.dry_runs.append(("ok", report()))
+    quiet = Run(fake, settings(tmp_path, "sentencepiece", sources={"index_url": "https://pypi.org/simple/"})).execute()
+    assert not [n for n in quiet["notes"] if "one set of index options" in n]
+
+
 def test_check_mode_resolves_but_installs_and_records_nothing(tmp_path):
     fake = FakePython()
     loose(fake)
@@ -149,6 +185,18 @@ def test_dependency_needing_no_isolation_retries_the_dry_run_without_it(tmp_path
                                     ("torchaudio", "2.9.0", False, ["torch==2.9.0a0+145a3a7bda.nv25.10"], SDIST)))]
     fake.install_adds = {"audio-tools": ("audio-tools", "1.0"), "torchaudio": ("torchaudio", "2.9.0")}
     result = Run(fake, settings(tmp_path, "audio-tools")).execute()
+    dry = [a for a, _unused in fake.calls if "--dry-run" in a]
+    assert "--no-build-isolation" not in dry[0] and "--no-build-isolation" in dry[1]
+    assert "--no-build-isolation" in fake.installs()[0] and result["build_isolation"] is False
+
+
+def test_a_dependency_needing_no_isolation_that_resolves_in_isolation_still_installs_without_it(tmp_path):
+    # Its metadata step worked in isolation, so the dry run passed; its build must still see the container's torch.
+    fake = FakePython()
+    planned = report(("speech-lib", "1.0", True, ["torchaudio"]), ("torchaudio", "2.9.0", False, [], SDIST))
+    fake.dry_runs += [("ok", planned), ("ok", planned)]
+    fake.install_adds = {"speech-lib": ("speech-lib", "1.0"), "torchaudio": ("torchaudio", "2.9.0")}
+    result = Run(fake, settings(tmp_path, "speech-lib")).execute()
     dry = [a for a, _unused in fake.calls if "--dry-run" in a]
     assert "--no-build-isolation" not in dry[0] and "--no-build-isolation" in dry[1]
     assert "--no-build-isolation" in fake.installs()[0] and result["build_isolation"] is False
