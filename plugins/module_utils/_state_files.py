@@ -109,3 +109,9 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+    # The rename is durable only once the folder's entry is on disk too (a journal must survive a power cut).
+    folder_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(folder_fd)
+    finally:
+        os.close(folder_fd)
