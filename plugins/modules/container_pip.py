@@ -248,8 +248,8 @@ options:
   record:
     description:
       - Record the requested packages in the manifest, so that O(reinstall=true) can install them again.
-      - A requested package the image already satisfies (pip installs nothing for it) is not recorded, unless this
-        collection installed it earlier: a reinstall into a newer image must not pin, or downgrade, the image's own.
+      - "A requested package the image already satisfies (pip installs nothing for it) is not recorded, unless this
+        collection installed it earlier: a reinstall into a newer image must not pin, or downgrade, the image's own."
     type: bool
     default: true
 notes:
