@@ -95,10 +95,12 @@ def speaker_segments(words: list[Word], segments: list[Segment], diar: Diarizati
     """One segment per run of words from the same speaker.
 
     Words (with timestamps) give the finest split; without them whole
-    transcript segments are assigned. No turns (silence) -> no segments.
+    transcript segments are assigned. No turns: the transcript's segments
+    without a speaker (silence has none; speech the diarizer found no turn
+    in, e.g. short or quiet, keeps its words instead of answering nothing).
     """
     if not diar.turns:
-        return []
+        return [Segment(s.start, s.end, s.text, None, list(s.words)) for s in segments]
     speakers = _Speakers(diar.turns)
     # Words themselves (no Segment per word) when there are any, else the segments.
     units: list = words or segments

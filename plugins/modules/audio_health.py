@@ -15,7 +15,8 @@ description:
     its reference is at most O(wer_threshold), after normalising case, punctuation and numbers
     (C(9) and C(nine) compare equal)."
   - "C(diarization): the multi-speaker file, sent with C(diarize=true), yields the expected number of speakers,
-    never more than O(max_speakers)."
+    never more than O(max_speakers). An answer without speaker labels is C(diarization_unsupported) (a stock
+    server); the overlay answering C(speakers: 0) for speech it transcribed is C(wrong_speaker_count)."
   - "C(tts): for each voice, C(/v1/audio/speech) returns a readable WAV whose duration is plausible for the text
     and which holds speech (voice activity detection); transcribed back, it gives the text within the WER
     threshold."
@@ -114,6 +115,9 @@ options:
     description:
       - Real-speech WAV files for the C(stt) probe, as paths B(on the controller) (the action plugin reads them
         there). Default is the collection's C(files/audio/single_speaker.wav) and C(two_speakers.wav).
+      - The input guard reads the WAV files the STT overlay reads, on any Python of the audio host (PCM of 8,
+        16, 24 or 32 bits and float of 32 or 64 bits, with the plain or the C(WAVE_FORMAT_EXTENSIBLE) header,
+        and streamed files whose data size is a placeholder such as C(0) or C(0xFFFFFFFF)).
       - The reference transcript is O(audio_files[].reference), else the text file next to the audio with a
         C(.txt) suffix (UTF-8). Without a reference the probe only requires a non-empty transcript; a reference
         with no words (or an empty C(.txt) file) is refused.
@@ -128,7 +132,10 @@ options:
         description: What is said in it.
         type: str
       name:
-        description: Name of the probe (C(stt:<name>)); defaults to the file name without suffix.
+        description:
+          - Name of the probe (C(stt:<name>)); defaults to the file name without suffix.
+          - Two files of one name (C(day1/standup.wav) and C(day2/standup.wav)) are refused, naming both; give
+            one of them a name.
         type: str
   diarization_file:
     description:
@@ -146,7 +153,11 @@ options:
           - Without it, any count from 1 to O(max_speakers) passes. At most O(max_speakers).
         type: int
       name:
-        description: Name used in messages; defaults to the file name without suffix.
+        description:
+          - Name used in messages; defaults to the file name without suffix.
+          - The file's input guard probe is C(input_guard:<name>), or C(input_guard:diarization:<name>) when an
+            O(audio_files) entry of another path has that name (your own C(two_speakers.wav) beside the
+            default).
         type: str
   max_speakers:
     description: The most speakers the diarizer can tell apart (Sortformer 4spk); 1 to 4.

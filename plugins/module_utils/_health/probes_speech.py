@@ -73,6 +73,14 @@ def diarization(settings: Settings, fixture: dict[str, Any], audio: bytes) -> di
     count, labels = count_speakers(body)
     details: dict[str, Any] = {"file": fixture["path"], "speakers": count, "labels": labels,
                                "expected": fixture.get("speakers"), "request_seconds": round(seconds, 3)}
+    if count == 0 and "speakers" in body:
+        # The overlay always says how many speakers it found (a stock server says nothing): it is loaded, but its
+        # diarizer found no turn in speech it transcribed (an empty transcript fails as such first).
+        _score(settings, None, body["text"], details, f"diarized transcript of {fixture['name']}")
+        raise Fail("wrong_speaker_count", f"the diarizer found no speaker turns in {fixture['name']}, though the "
+                                          f"overlay is loaded and heard {body['text'][:80]!r}: look for diarizer "
+                                          "errors in the parakeet-asr container's log, or give a recording with "
+                                          "longer, clearly audible turns of each speaker", **details)
     if not labels and count == 0:
         raise Fail("diarization_unsupported", "the answer carries no speaker labels: the diarizer overlay is "
                                               f"not loaded ({REMEDY_REAPPLY})", **details)

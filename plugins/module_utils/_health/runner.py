@@ -52,22 +52,49 @@ def _run(name: str, probe: Callable[..., dict[str, Any]], *args: Any) -> ProbeRe
     return ProbeResult(name, True, timer.seconds, details, None, "ok")
 
 
-def check_inputs(fixtures: list[dict[str, Any]], min_speech: float,
+def _guarded(settings: Settings, probes: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(guard probe name, fixture) for each file the probes will send, each file once.
+
+    Files are told apart by path, never by name: two files that shared a name would be judged and sent as
+    one. The same file may serve stt and diarization (the defaults do: two_speakers.wav). Two stt files
+    may not share a probe name; a diarization file whose name an stt file of its own already has (the
+    shipped two_speakers.wav beside a recording of that name) is guarded as diarization:<name>."""
+    stt = list(settings.fixtures) if "stt" in probes else []
+    diar = settings.diarization if "diarization" in probes else None
+    by_name: dict[str, dict[str, Any]] = {}
+    by_path: dict[str, str] = {}
+    for fixture in stt:
+        other = by_name.setdefault(fixture["name"], fixture)
+        if other is not fixture:
+            raise InputError(f"audio_files {other['path']} and {fixture['path']} are both named "
+                             f"{fixture['name']!r} (the probe stt:{fixture['name']}): give one of them its own name "
+                             "(audio_files[].name), or list a file once")
+        by_path.setdefault(fixture["path"], fixture["name"])
+    if diar and diar["path"] not in by_path:
+        name = diar["name"] if diar["name"] not in by_name else f"diarization:{diar['name']}"
+        if name in by_name:
+            raise InputError(f"diarization_file {diar['path']} and audio_files {by_name[name]['path']} are both "
+                             f"named {name!r}: give one of them another name")
+        by_name[name] = diar
+        by_path[diar["path"]] = name
+    return [(name, by_name[name]) for name in by_path.values()]
+
+
+def check_inputs(fixtures: list[tuple[str, dict[str, Any]]], min_speech: float,
                  verdicts: Verdicts) -> tuple[list[ProbeResult], dict[str, bytes]]:
-    """Read every test file once and judge it; returns guard results and the bytes."""
+    """Read every (name, test file) once and judge it; returns guard results and the bytes by path."""
     results, audio = [], {}
-    for fixture in fixtures:
+    for name, fixture in fixtures:
         timer = Timer()
         data = _read(fixture)
         verdict = verdicts.inspect(data, min_speech)
         details = {"file": fixture["path"], "kind": verdict.kind, **verdict.metrics}
         if verdict.is_speech:
-            results.append(ProbeResult(f"input_guard:{fixture['name']}", True, timer.seconds, details, None,
-                                       "real speech"))
-            audio[fixture["name"]] = data
+            results.append(ProbeResult(f"input_guard:{name}", True, timer.seconds, details, None, "real speech"))
+            audio[fixture["path"]] = data
         else:
             results.append(ProbeResult(
-                f"input_guard:{fixture['name']}", False, timer.seconds, details, "bad_input",
+                f"input_guard:{name}", False, timer.seconds, details, "bad_input",
                 f"refusing {fixture['path']}: {verdict.message}; {guard.WHY}. Give a 16 kHz mono WAV of "
                 "a few spoken sentences"))
     return results, audio
@@ -79,8 +106,7 @@ def run(settings: Settings, probes: list[str]) -> dict[str, Any]:
         fixtures.append(settings.diarization)
     for fixture in fixtures:
         fixture.setdefault("filename", os.path.basename(fixture["path"]))
-    unique = {f["name"]: f for f in fixtures if "stt" in probes or f is settings.diarization}
-    results, audio = check_inputs(list(unique.values()), settings.min_speech_seconds, settings.verdicts)
+    results, audio = check_inputs(_guarded(settings, probes), settings.min_speech_seconds, settings.verdicts)
     if any(not r.ok for r in results):
         return summarise(results, aborted="the input guard refused the test audio: nothing was sent")
     if "liveness" in probes:
@@ -91,10 +117,10 @@ def run(settings: Settings, probes: list[str]) -> dict[str, Any]:
         results.append(_run("overlay", service.overlay, settings))
     if "stt" in probes:
         for fixture in settings.fixtures:
-            results.append(_run(f"stt:{fixture['name']}", speech.stt, settings, fixture, audio[fixture["name"]]))
+            results.append(_run(f"stt:{fixture['name']}", speech.stt, settings, fixture, audio[fixture["path"]]))
     if "diarization" in probes and settings.diarization:
         fixture = settings.diarization
-        results.append(_run("diarization", speech.diarization, settings, fixture, audio[fixture["name"]]))
+        results.append(_run("diarization", speech.diarization, settings, fixture, audio[fixture["path"]]))
     if "tts" in probes:
         for voice in settings.voices:
             results.append(_run(f"tts:{voice}", speech.tts, settings, voice))

@@ -37,28 +37,62 @@ def _detector_version() -> str | None:
         return None
 
 
-def _code(*functions: Any) -> str:
-    """A digest of the functions' bytecode and constants (nested code too, never its address): any change
-    to the guard's logic changes it."""
+def _code(*modules: Any) -> str:
+    """A digest of the modules' logic: the bytecode, names and constants of every function and method they
+    define (nested code too, never an address) and their tables and thresholds (names in capitals). Any
+    change to the guard's logic, helpers included, changes it; the same code gives the same digest in every
+    process (sets are digested sorted: their order follows the per-process string hash)."""
     digest = hashlib.sha256()
+
+    def constant(value: Any) -> str:
+        if isinstance(value, (tuple, frozenset)):
+            parts = [constant(v) for v in value]
+            return repr(sorted(parts) if isinstance(value, frozenset) else parts)
+        return repr(value)
 
     def add(code: Any) -> None:
         digest.update(code.co_code)
+        digest.update(repr(code.co_names).encode())
         for const in code.co_consts:
             if hasattr(const, "co_code"):
                 add(const)
             else:
-                digest.update(repr(const).encode())
+                digest.update(constant(const).encode())
 
-    for function in functions:
-        add(function.__code__)
+    def functions(owner: Any, home: str) -> list[tuple[str, Any]]:
+        """(name, function) defined in the module ``home`` (imported names are digested where they live)."""
+        found = []
+        for name, value in sorted(vars(owner).items()):
+            value = value.fget if isinstance(value, property) else value
+            if getattr(value, "__module__", None) != home or name.startswith("__"):
+                continue
+            if hasattr(value, "__code__"):
+                found.append((name, value))
+            elif isinstance(value, type):
+                found += [(f"{name}.{n}", f) for n, f in functions(value, home)]
+        return found
+
+    for module in modules:
+        for name, function in functions(module, module.__name__):
+            digest.update(name.encode())
+            add(function.__code__)
+        for name, value in sorted(vars(module).items()):
+            if name.lstrip("_").isupper() and isinstance(value, (int, float, str, tuple, dict, type(None))):
+                digest.update(f"{name}={value!r}".encode())
     return digest.hexdigest()[:16]
 
 
 # Everything a verdict depends on besides the bytes and min_speech.
-SETTINGS = json.dumps([guard.MIN_DURATION, guard.SILENCE_PEAK_DBFS, guard.TONE_CONCENTRATION,
-                       guard._SPECTRUM_SECONDS, vad.THRESHOLD, vad.WINDOW, _detector_version(),
-                       _code(guard.inspect, guard._concentration, vad.speech_seconds, wav.read_wav, wav.to_16k)])
+SETTINGS = json.dumps([_detector_version(), _code(guard, vad, wav)])
+# A verdict found again is marked used; a run that only finds verdicts writes the file at most this often.
+REFRESH_SECONDS = 3600
+
+
+def _entry(value: Any) -> bool:
+    """A verdict as ``inspect`` stores it (anything else in the file is dropped: it costs a detector run)."""
+    return (isinstance(value, dict) and isinstance(value.get("kind"), str) and isinstance(value.get("message"), str)
+            and isinstance(value.get("metrics"), dict) and isinstance(value.get("used"), (int, float))
+            and not isinstance(value.get("used"), bool))
 
 
 class Verdicts:
@@ -76,32 +110,36 @@ class Verdicts:
                 with open(self.path, encoding="utf-8") as handle:
                     stored = json.load(handle)
                 if stored.get("settings") == SETTINGS and isinstance(stored.get("entries"), dict):
-                    self._entries = stored["entries"]
+                    self._entries = {k: v for k, v in stored["entries"].items() if _entry(v)}
+                    self._dirty = len(self._entries) != len(stored["entries"])  # written back without the damage
             except (OSError, ValueError, AttributeError) as exc:
                 self.error = f"cannot read {self.path} ({exc}); judged every file again"
 
     def inspect(self, data: bytes, min_speech: float) -> guard.AudioVerdict:
         key = f"{hashlib.sha256(data).hexdigest()}:{min_speech!r}"
         known = self._entries.get(key)
-        if isinstance(known, dict) and {"kind", "message", "metrics"} <= known.keys():
+        now = time.time()
+        if known is not None:
             self.hits += 1
-            known["used"] = time.time()
+            # The eviction keeps the most recently used: a hit must reach the file too (bounded, see REFRESH_SECONDS).
+            self._dirty = self._dirty or now - known["used"] >= REFRESH_SECONDS
+            known["used"] = now
             return guard.AudioVerdict(known["kind"], known["message"], dict(known["metrics"]))
         self.misses += 1
         verdict = guard.inspect(data, min_speech)
-        self._entries[key] = {**verdict.as_dict(), "used": time.time()}
+        self._entries[key] = {**verdict.as_dict(), "used": now}
         self._dirty = True
         return verdict
 
     def save(self) -> None:
-        """Write the new verdicts (the most recently used MAX_ENTRIES); never raises."""
+        """Write the verdicts (the most recently used MAX_ENTRIES) when they changed; never raises."""
         if not (self.path and self._dirty):
             return
-        kept = dict(sorted(self._entries.items(), key=lambda item: item[1].get("used", 0))[-MAX_ENTRIES:])
         try:
+            kept = dict(sorted(self._entries.items(), key=lambda item: item[1]["used"])[-MAX_ENTRIES:])
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
             atomic_write(self.path, json.dumps({"settings": SETTINGS, "entries": kept}).encode(), 0o600)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, KeyError) as exc:
             self.error = f"cannot write {self.path} ({exc})"
 
     def report(self) -> dict[str, Any]:

@@ -74,16 +74,42 @@ def test_a_chunk_before_the_data_is_skipped(speech):
     assert np.array_equal(asr_audio.decode(data, 1440).samples, _by_libsndfile(data))
 
 
-def test_extensible_and_streamed_wavs_go_to_libsndfile(speech):
+def test_extensible_wavs_go_to_libsndfile(speech):
     extensible = _wav(speech[:16000], 16000)
     extensible = extensible[:20] + struct.pack("<H", 0xFFFE) + extensible[22:]
     assert asr_audio._pcm16(extensible) is None
-    streamed = bytearray(_wav(speech[:16000], 16000))
-    pos = streamed.index(b"data")
-    streamed[pos + 4:pos + 8] = struct.pack("<I", 0xFFFFFFFF)
-    header = asr_audio.check(bytes(streamed), 1440)
-    assert header.pcm16_offset is None
-    assert len(asr_audio.decode(bytes(streamed), 1440).samples) == 16000
+
+
+def _streamed(data: bytes, placeholder: int) -> bytes:
+    out = bytearray(data)
+    pos = out.index(b"data")
+    out[pos + 4:pos + 8] = struct.pack("<I", placeholder)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("placeholder", [0, 0x7FFFF000, 0xFFFFFFFF])
+def test_streamed_16_bit_wavs_are_read_to_the_end_of_the_file(speech, placeholder):
+    """Streaming writers cannot know the length (some recorders write 0): the samples run to the end."""
+    plain = _wav(speech, 16000)
+    data = _streamed(plain, placeholder)
+    header = asr_audio.check(data, 1440)
+    assert header.pcm16_offset is not None and header.frames == len(speech)
+    assert np.array_equal(asr_audio.decode(data, 1440, None, header).samples, asr_audio.decode(plain, 1440).samples)
+
+
+@pytest.mark.parametrize("subtype", ["FLOAT", "PCM_24", "PCM_U8"])
+def test_other_streamed_wavs_with_a_zero_size_are_read_to_the_end_too(speech, subtype):
+    """libsndfile reads a 0 data size as no samples (it reads 0xFFFFFFFF to the end)."""
+    plain = _wav(speech[:len(speech) // 2 * 2], 16000, subtype)   # even: no pad byte read as a sample
+    decoded = asr_audio.decode(_streamed(plain, 0), 1440)
+    assert np.array_equal(decoded.samples, asr_audio.decode(plain, 1440).samples)
+
+
+def test_a_streamed_wav_without_samples_is_still_empty(speech):
+    header_only = _streamed(_wav(speech[:0], 16000), 0)
+    with pytest.raises(asr_audio.AudioError) as info:
+        asr_audio.decode(header_only, 1440)
+    assert (info.value.code, str(info.value)) == ("empty_audio", "the wav file holds no audio samples")
 
 
 def test_the_limits_are_checked_from_the_parsed_header(speech):

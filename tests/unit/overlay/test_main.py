@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 import asr_settings
 import main
-from conftest import wav_bytes
+from asr_types import Diarization
+from conftest import AUDIO, wav_bytes
 from asr_worker import Busy
 from fakes import FakeEngine
 
@@ -125,6 +126,24 @@ def test_silence_is_an_empty_transcript(client, engine):
     body = post(client, silence, diarize="true").json()
     assert body == {"text": "", "segments": [], "speakers": 0, "speaker_limit_reached": False}
     assert engine.calls[-1] == "transcribe"            # no diarization of silence
+
+
+def test_speech_the_diarizer_finds_no_turn_in_keeps_its_words(env, engine):
+    """Real speech transcribed, no speaker turn (short or quiet speech): subtitles and segments keep the
+    transcript, without a speaker, instead of coming back empty."""
+    speech = (AUDIO / "single_speaker.wav").read_bytes()
+    engine.diarize = lambda samples: Diarization([])
+    app = main.create_app(asr_settings.load(env | {"ASR_MAX_AUDIO_SECONDS": "30", "ASR_MAX_UPLOAD_MB": "2"}), engine)
+    with TestClient(app) as c:
+        _wait_ready(c)
+        body = post(c, speech, diarize="true", response_format="verbose_json").json()
+        srt = post(c, speech, diarize="true", response_format="srt").text
+        vtt = post(c, speech, diarize="true", response_format="vtt").text
+    assert body["text"] == "hello there general kenobi"
+    assert (body["speakers"], body["speaker_limit_reached"]) == (0, False)
+    assert [(s["text"], "speaker" in s) for s in body["segments"]] == [("hello there general kenobi", False)]
+    assert srt.splitlines()[0] == "1" and srt.splitlines()[2] == "hello there general kenobi"
+    assert vtt.splitlines()[0] == "WEBVTT" and vtt.splitlines()[3] == "hello there general kenobi"
 
 
 @pytest.mark.parametrize("form, code", [

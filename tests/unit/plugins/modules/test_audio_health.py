@@ -164,6 +164,10 @@ BAD_INPUT = {
     "reference of punctuation only": (
         {"audio_files": [{"path": "a.wav", "reference": "..."}]},
         "audio_files[0].reference for a.wav has no words ('...')"),
+    "two audio_files of one name": (
+        {"audio_files": [{"path": "day1/standup.wav", "reference": "hello"}, {"path": "day2/standup.wav"}]},
+        "audio_files day1/standup.wav and day2/standup.wav are both named 'standup' (the probe stt:standup): give "
+        "one of them its own name (audio_files[].name), or list a file once"),
     "no voices for the tts probe": (
         {"voices": []}, "the tts probe needs voices, each a voice id such as af_heart; got []"),
     "an empty voice": (

@@ -54,20 +54,6 @@ def test_truncated_wav_is_readable_up_to_its_end():
     assert read_wav(data[:20000]).duration > 0.5
 
 
-def test_wav_with_unsupported_width_is_refused():
-    import io
-    import wave
-
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(3)
-        out.setframerate(16000)
-        out.writeframes(b"\0" * 300)
-    with pytest.raises(WavError, match="24-bit"):
-        read_wav(buf.getvalue())
-
-
 def test_resampling_keeps_duration():
     samples = np.zeros(24000, dtype=np.float32)
     assert to_16k(samples, 24000).size == 16000

