@@ -8,11 +8,14 @@ on the audio host. Their bytes travel base64-encoded inside the module
 arguments, but digests first: the first module call gets each file's name,
 mode, sha256 and size, compares them with the container and answers either
 with the result (nothing to write: the common no-op is one small call) or
-with the names whose bytes it needs; only then a second call carries those
-bytes (still one upload and one restart in the container). The bytes are
-dropped from the ``invocation`` the task reports. The whole run holds the
-per-host lock audio_health takes, so a reapply and a health run (or two
-reapplies) never send audio to one GPU host at once.
+with the names whose bytes it needs (and whether it needs the verify clip:
+only a run that restarts or checks the server does); only then a second
+call carries those bytes and the clip (still one upload and one restart in
+the container). The module never reads verify.audio on the managed host
+unless remote_src=true. The bytes are dropped from the ``invocation`` the
+task reports. The whole run holds the per-host lock audio_health takes, so
+a reapply and a health run (or two reapplies) never send audio to one GPU
+host at once.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Any
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
+from ansible.module_utils.common.validation import check_type_list, check_type_str
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
@@ -42,6 +46,17 @@ def _int_option(args: dict[str, Any], name: str, default: Any) -> Any:
         raise OverlaySourceError(f"{name}={value!r} is not a number") from None
 
 
+def _list_option(args: dict[str, Any], name: str, default: Any = None) -> Any:
+    """``name`` read as the module's ``type: list`` reads it (a string is split at commas), so both sides agree."""
+    value = args.get(name)
+    if value is None:
+        return default
+    try:
+        return check_type_list(value)
+    except TypeError:
+        raise OverlaySourceError(f"{name} must be a list (or a comma-separated string), got {value!r}") from None
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -58,11 +73,13 @@ class ActionModule(ActionBase):
                 raise OverlaySourceError(
                     f"overlay source folder {args['src']} does not exist on the controller (searched the "
                     "role's and the playbook's files/ folders too)") from None
-            exclude = args.get("exclude", list(DEFAULT_EXCLUDES))
-            return load_dir(path, exclude if exclude is not None else list(DEFAULT_EXCLUDES), max_size)
-        if args.get("files"):
+            exclude = [check_type_str(p, allow_conversion=True)
+                       for p in _list_option(args, "exclude", list(DEFAULT_EXCLUDES))]  # elements: str
+            return load_dir(path, exclude, max_size)
+        files = _list_option(args, "files")
+        if files:
             entries = []
-            for entry in normalize_entries(args["files"]):
+            for entry in normalize_entries(files):
                 try:
                     entry["src"] = self._find_needle("files", entry["src"])
                 except AnsibleError:
@@ -106,11 +123,11 @@ class ActionModule(ActionBase):
             if files is not None:
                 args["_overlay"] = to_wire(files)
             if audio is not None and (always or files is None):
-                args["_verify_audio"] = audio  # needed by this call; otherwise only if something changes
+                args["_verify_audio"] = audio  # needed by this call; otherwise only when the module asks
         first = self._call(args, task_vars)
         if files is None or "needs_content" not in first:
             return first
-        # Something differs: send the bytes of those files (and the clip that checks the change).
+        # Something differs, or the server is restarted: send the bytes of those files and the clip that checks it.
         args["_overlay"] = to_wire(files, first["needs_content"])
         if audio is not None:
             args["_verify_audio"] = audio

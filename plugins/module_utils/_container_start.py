@@ -9,7 +9,9 @@ exited (a Spark's containers carry ``unless-stopped``, which brings them
 back, but not after a ``docker stop``). ``ensure_running`` starts each
 stopped (``exited``, ``created``) container, unpauses a paused one, waits a
 bounded time until each is running (a container that exits again is named,
-with the tail of its log), and reports each one's restart policy. A
+with the tail of its log; one the engine removed as it exited, run with
+``--rm``, is named too), and reports each one's restart policy. Engine
+errors become messages, never tracebacks. A
 container that does not exist cannot be started: it must be recreated as
 deployed, so it is reported as missing.
 """
@@ -45,7 +47,13 @@ def _wait_running(container: Any, timeout: float, sleep: Callable[[float], None]
     """None once the container runs; otherwise why not (it exited again, or the wait ran out)."""
     deadline = clock() + timeout
     while True:
-        container.reload()
+        try:
+            container.reload()
+        except NotFound:  # started with --rm: the engine deletes it as soon as it exits
+            return ("started but exited again and was removed (a container run with --rm is deleted when it exits, "
+                    "its log with it): recreate it as deployed, without --rm, to see why it exits")
+        except (DockerException, OSError) as exc:  # requests' errors while dockerd restarts or hangs
+            return f"was started, but the Docker engine did not answer while waiting for it to run: {describe(exc)}"
         state = container.attrs.get("State") or {}
         if state.get("Running") and not state.get("Restarting"):
             return None
@@ -69,7 +77,7 @@ def ensure_running(client: Any, names: list[str], check_mode: bool, timeout: flo
             outcome.containers.append({"name": name, "status_before": "missing", "status": "missing",
                                        "started": False, "restart_policy": None})
             continue
-        except DockerException as exc:
+        except (DockerException, OSError) as exc:
             raise DockerAccessError(f"cannot inspect container {name!r}: {describe(exc)}") from None
         before, policy = container.status, _policy(container)
         row = {"name": name, "status_before": before, "status": before, "started": False, "restart_policy": policy}
@@ -91,7 +99,7 @@ def ensure_running(client: Any, names: list[str], check_mode: bool, timeout: flo
                 container.unpause()
             else:
                 container.start()
-        except DockerException as exc:
+        except (DockerException, OSError) as exc:
             outcome.failed.append(f"{name}: docker {'unpause' if before == 'paused' else 'start'} failed: "
                                   f"{describe(exc)}")
             continue

@@ -121,7 +121,7 @@ def log_tail(container: Any, lines: int = 40, since: float | None = None) -> str
     try:
         extra = {"since": int(since)} if since else {}
         return container.logs(tail=lines, stdout=True, stderr=True, **extra).decode("utf-8", "replace")
-    except DockerException as exc:
+    except (DockerException, OSError) as exc:  # logs() is a plain GET: requests' errors are OSErrors
         return f"(could not read the container logs: {describe(exc)})"
 
 

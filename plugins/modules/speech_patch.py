@@ -20,10 +20,12 @@ description:
     restarted when no byte changed; a change of mode or owner alone is written but does not restart."
   - "Current means served: the manifest records the container's start time when the files were written, so
     files that match but that the running server never loaded (C(restart=false), or a run interrupted before
-    its restart) are restarted and checked, not reported current."
+    its restart) are restarted and checked, not reported current. A run that rewrites only the manifest (a new
+    O(version), a first manifest for files already in place) changes no code, so it restarts nothing, now or later."
   - "Durable: before the first overwrite of a file, the container's original is kept on the managed host
-    under O(backup_dir), keyed by the container's image id (so it outlives C(docker rm)).
-    O(state=absent) puts the originals back."
+    under O(backup_dir), keyed by the container's image id (so it outlives C(docker rm)) and its path in the
+    container (so the originals of two folders, such as C(/app) and C(/app/plugins), are kept apart).
+    O(state=absent) puts back the originals of O(dest)."
   - "Checked before it touches anything: O(ready_url) and O(verify.url) must answer the running server now, the
     verify clip must be real speech (the input guard of M(spark_control.audio.audio_health)) and its text not
     empty, and the options in range. A wrong option fails before the first write, with no restart."
@@ -71,8 +73,8 @@ options:
   state:
     description:
       - V(present) applies the overlay.
-      - V(absent) puts back the originals recorded under O(backup_dir) for the container's image (and
-        removes files the overlay added, and the manifest).
+      - V(absent) puts back the originals recorded under O(backup_dir) for the container's image and O(dest)
+        (and removes files the overlay added, and the manifest).
     type: str
     choices:
       - present
@@ -179,7 +181,7 @@ options:
       audio:
         description:
           - WAV file of real speech (16 kHz mono 16-bit PCM works everywhere). Read on the controller unless
-            O(remote_src=true).
+            O(remote_src=true), and sent to the managed host only with the call that restarts or checks the server.
         type: path
         required: true
       text:
@@ -212,7 +214,8 @@ options:
         default: changed
   backup_dir:
     description:
-      - Folder on the managed host that keeps the originals, one sub-folder per image id.
+      - Folder on the managed host that keeps the originals, one sub-folder per image id (holding every
+        folder's originals, each by its path in the container).
     type: path
     default: /var/lib/spark_control/overlay-backups
   log_lines:
@@ -233,7 +236,8 @@ options:
     elements: dict
   _verify_audio:
     description:
-      - Internal, set by the action plugin (the real-speech clip of O(verify), base64). Do not set.
+      - Internal, set by the action plugin (the real-speech clip of O(verify), base64), in the call that restarts or
+        checks the server. Do not set.
     type: str
   _max_diff_size:
     description:
@@ -333,7 +337,9 @@ verification:
   returned: when O(verify) ran
   sample: {text: "The quick brown fox.", wer: 0.0, max_wer: 0.25, passed: true, seconds: 1.4}
 backup:
-  description: Where the originals of the container's image are kept, and the names recorded by this run.
+  description:
+    - Where the originals of the container's image are kept, and the names recorded by this run (in check mode, the
+      names it would record).
   type: dict
   returned: always
   sample: {path: /var/lib/spark_control/overlay-backups/sha256-0d0a7339..., recorded: [main.py, diarizer.py]}
@@ -408,7 +414,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.spark_control.audio.plugins.module_utils import _deps
-from ansible_collections.spark_control.audio.plugins.module_utils._docker import connect
+from ansible_collections.spark_control.audio.plugins.module_utils._docker import DockerException, connect, describe
 from ansible_collections.spark_control.audio.plugins.module_utils._docker_options import DOCKER_ARGUMENT_SPEC
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._lock_options import LOCK_ARGUMENT_SPEC
@@ -506,17 +512,18 @@ def _verify(params: dict[str, Any]) -> Verify | None:
     spec = params["verify"]
     if not spec:
         return None
+    audio = None  # with an overlay from the controller, verify.audio is a controller path: the run asks for the clip
     if params["_verify_audio"] is not None:
         audio = base64.b64decode(params["_verify_audio"])
-    else:
+    elif params["_overlay"] is None:
         try:
             with open(spec["audio"], "rb") as handle:
                 audio = handle.read(params["max_file_size"] + 1)
         except OSError as exc:
             raise OverlaySourceError(f"cannot read verify.audio {spec['audio']}: {exc.strerror or exc}") from None
-    if not audio:
+    if audio is not None and not audio:
         raise OverlaySourceError(f"verify.audio {spec['audio']} is empty: give a WAV of real speech")
-    if len(audio) > params["max_file_size"]:
+    if audio is not None and len(audio) > params["max_file_size"]:
         raise OverlaySourceError(f"verify.audio {spec['audio']} is more than max_file_size ({params['max_file_size']} "
                                  "bytes): give a short clip of a few sentences")
     return Verify(spec["url"], audio, spec["text"], spec["max_wer"], spec["timeout"], spec["model"], spec["when"])
@@ -560,6 +567,10 @@ def main() -> None:
         result = run(client, settings)
     except CollectionError as exc:
         module.fail_json(msg=str(exc), **exc.result)
+    except (DockerException, OSError) as exc:  # an engine error no step turned into a message: still one line
+        module.fail_json(msg=f"the Docker engine failed mid-run ({type(exc).__name__}: {describe(exc)}): check that "
+                             "dockerd answers and run again; a change cut short is put back first by the next run "
+                             f"(journal in {params['backup_dir']}/journal)")
     if "needs_content" not in result:  # the first of two calls warns through the second
         for note in result.get("notes", []):
             module.warn(note)

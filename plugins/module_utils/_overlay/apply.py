@@ -48,7 +48,7 @@ class OverlayFailure(CollectionError):
 @dataclass
 class Verify:
     url: str
-    audio: bytes
+    audio: bytes | None  # None: still on the controller; the run asks for it before it restarts or checks
     text: str
     max_wer: float
     timeout: float
@@ -97,10 +97,11 @@ class _Run:
         self.s = settings
         self.container = _find(client, settings.container)
         self.image_id = self.container.attrs.get("Image", "")
-        self.store = BackupStore(settings.backup_dir, self.image_id)
+        self.store = BackupStore(settings.backup_dir, self.image_id, settings.dest)
         self.journal = Journal(settings.backup_dir, self.container.id)
         self.notes: list[str] = []
         self.restarted_at: float | None = None
+        self.wrote = False  # whether this run changed a file in the container
         self.result: dict[str, Any] = {
             "changed": False, "container": settings.container, "container_id": self.container.id,
             "image_id": self.image_id, "dest": settings.dest, "restarted": False, "ready": None,
@@ -154,6 +155,7 @@ class _Run:
         self.restarted_at = time.time()
         self.container.restart(timeout=self.s.stop_timeout)
         self.result["restarted"] = True
+        self.container.reload()  # the SDK's restart() leaves attrs as they were: StartedAt, Running
 
     # -- writing ------------------------------------------------------------------
     def _marked(self, entries: list[Entry]) -> list[Entry]:
@@ -263,10 +265,14 @@ class _Run:
         )
 
     # -- the change ---------------------------------------------------------------
+    def _restarts(self, step: Plan, pending_restart: bool) -> bool:
+        """Whether applying ``step`` restarts the container (and so checks it): the server must load new code."""
+        return self.s.restart and (step.content_changed or pending_restart)
+
     def _apply(self, step: Plan, pending_restart: bool) -> None:
         """Write the plan (if it changes anything) and, when the running server must load new code, restart
         and check it; any failure after the journal is written rolls back."""
-        restart = self.s.restart and (step.content_changed or pending_restart)
+        restart = self._restarts(step, pending_restart)
         if restart:
             self.result["preflight"] = preflight(self._url_for(step.manifest_after is not None),
                                                  self.s.verify, self.s.ready_timeout)
@@ -275,7 +281,10 @@ class _Run:
             back = step.rollback()
             self.journal.save(back.writes(), back.removals(), step.manifest_before is not None, self.s.dest)
             try:
-                write_entries(self.container, self.s.dest, self._marked(step.writes()))
+                self.wrote = True
+                # Only new content waits for a restart; a manifest-only rewrite keeps the stamp the plan gave it.
+                writes = self._marked(step.writes()) if step.content_changed else step.writes()
+                write_entries(self.container, self.s.dest, writes)
                 remove_names(self.container, self.s.dest, step.removals())
             except (CollectionError, DockerException, OSError) as exc:  # any failure midway ends in a rollback
                 self._roll_back(step, f"could not be written ({exc})")
@@ -295,6 +304,11 @@ class _Run:
 
     def _record_originals(self, step: Plan) -> None:
         """Originals first: nothing is overwritten before its backup exists."""
+        keep = self._originals(step)
+        self.result["backup"]["recorded"] = self.store.record(keep, self.s.container) if keep else []
+
+    def _originals(self, step: Plan) -> dict[str, Entry | None]:
+        """The current state of the files ``step`` touches whose original is not recorded yet."""
         recorded = self.store.recorded()
         ours = set((step.manifest_before or {}).get("files", {}))
         keep = {}
@@ -306,15 +320,16 @@ class _Run:
                                   "was removed after an earlier apply); state=absent cannot restore it")
                 continue
             keep[change.name] = change.before
-        self.result["backup"]["recorded"] = self.store.record(keep, self.s.container) if keep else []
+        return keep
 
     def _fail_current(self, failure: str) -> None:
         logs = log_tail(self.container, self.s.log_lines)
         raise OverlayFailure(
             f"the files in {self.s.container} are as wanted, but the service {failure}. Nothing was rolled "
-            "back (this run did not change the server code).\n"
+            "back (the running server does not run code this run wrote).\n"
             f"Last {self.s.log_lines} log lines:\n{logs}",
-            **{**self.result, "changed": bool(self.result.get("restarted")), "rolled_back": False, "log_tail": logs})
+            **{**self.result, "changed": bool(self.result.get("restarted")) or self.wrote, "rolled_back": False,
+               "log_tail": logs})
 
     def _check_current(self) -> None:
         """Nothing to change, but the caller asked for a speech check anyway."""
@@ -326,10 +341,15 @@ class _Run:
 
     def _finish(self, step: Plan, status: str, pending_restart: bool) -> dict[str, Any]:
         missing = step.missing_content()
-        if missing and (self.s.diff_mode or not self.s.check_mode):
+        v = self.s.verify
+        # The clip stays on the controller until a check needs it (a no-op call stays small).
+        needs_clip = (not self.s.check_mode and v is not None and v.audio is None
+                      and (v.when == "always" or self._restarts(step, pending_restart)))
+        if needs_clip or (missing and (self.s.diff_mode or not self.s.check_mode)):
             # The controller sent digests first: ask for the bytes of what differs, change nothing yet.
-            return {"changed": self.result["changed"], "needs_content": missing, "container": self.s.container,
-                    "notes": self.notes, "repaired": self.result.get("repaired", False)}
+            return {"changed": self.result["changed"], "needs_content": missing, "needs_verify_audio": needs_clip,
+                    "container": self.s.container, "notes": self.notes,
+                    "repaired": self.result.get("repaired", False)}
         activate = pending_restart and self.s.restart
         self.result["changed"] = self.result["changed"] or step.changed or activate  # a repair changed things too
         self.result["status"] = "pending_restart" if pending_restart and not activate and not step.changed else status
@@ -356,6 +376,8 @@ class _Run:
                 self._apply(step, pending_restart)
             if self.s.verify is not None and self.s.verify.when == "always" and self.result["verification"] is None:
                 self._check_current()
+        elif step.changed:
+            self.result["backup"]["recorded"] = sorted(self._originals(step))  # what it would record
         self.result["notes"] = self.notes
         return self.result
 
@@ -394,9 +416,9 @@ class _Run:
         missing = sorted(set((before or {}).get("files", {})) - set(recorded))
         if missing:
             raise OverlayFailure(
-                f"cannot restore {', '.join(missing)} in {self.s.container}: no original is recorded for image "
-                f"{self.image_id} in {self.s.backup_dir}. Nothing was changed; recreate the container from its "
-                "image to get the originals back", **self.result, status="absent")
+                f"cannot restore {', '.join(missing)} in {self.s.container}:{self.s.dest}: no original is recorded "
+                f"for image {self.image_id} and that folder in {self.s.backup_dir}. Nothing was changed; recreate the "
+                "container from its image to get the originals back", **self.result, status="absent")
         self.result["version"] = (before or {}).get("version")
         self.result["drift"] = []
         step = plan(snapshot, targets, None)

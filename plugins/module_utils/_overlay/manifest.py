@@ -37,7 +37,7 @@ def build(version: str, files: dict[str, str], image_id: str, written_during: st
 def activated(manifest: dict[str, Any] | None, started_at: str) -> bool:
     """Whether the container restarted since the files the manifest describes were written."""
     if manifest is None or not manifest.get("written_during"):
-        return True  # no overlay, or written by a version that always restarted
+        return True  # no overlay, a version that always restarted, or only the manifest written on loaded files
     return manifest["written_during"] != started_at
 
 

@@ -112,10 +112,15 @@ def plan(snapshot: DirSnapshot, targets: dict[str, Entry | None], manifest_after
     result = Plan(changes, None, before, manifest_after)
     if manifest_after is None:
         result.manifest = classify(MANIFEST_NAME, before_entry, None)
-    elif manifest_lib.same_overlay(before, manifest_after) and not any(c.content_changed for c in changes):
+    elif manifest_lib.same_overlay(before, manifest_after) and not result.content_changed:
         result.manifest = FileChange(MANIFEST_NAME, "unchanged", before_entry, before_entry)
         result.manifest_after = before
     else:
+        if not result.content_changed:
+            # Only the manifest changes (a new version label, a first manifest, a dropped file left in place):
+            # the running server loaded these files as much as before, so it keeps the earlier stamp.
+            manifest_after = dict(manifest_after, written_during=(before or {}).get("written_during", ""))
+            result.manifest_after = manifest_after
         entry = Entry(MANIFEST_NAME, "file", 0o644, snapshot.uid, snapshot.gid, manifest_lib.encode(manifest_after))
         result.manifest = classify(MANIFEST_NAME, before_entry, entry)
     return result

@@ -129,3 +129,88 @@ def test_remote_src_and_absent_send_no_content(root):
     action, sent = make_action({"container": "box", "state": "absent"}, root)
     action.run(task_vars={})
     assert "_overlay" not in sent[0][1]
+
+
+# -- the real module behind the action plugin --------------------------------------
+@pytest.fixture
+def real(root, tmp_path, monkeypatch):
+    """The action plugin calling the real module in this process, on a "host" whose cwd is not the controller's
+    files folder, against an in-memory container and a real local speech service."""
+    import contextlib
+    import io
+    import json
+    import os
+
+    from ansible.module_utils.testing import patch_module_args
+
+    from ansible_collections.spark_control.audio.plugins.modules import speech_patch
+    from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._overlay.fakes import (
+        REFERENCE, SPEECH, FakeClient, FakeContainer, FakeService)
+
+    service = FakeService()
+    box = FakeContainer({"main.py": b"stock"}, service=service)
+    monkeypatch.setattr(speech_patch, "connect", lambda params: FakeClient(box))
+    (root / "audio.wav").write_bytes(SPEECH)
+    host = tmp_path / "host"
+    host.mkdir()
+
+    def run(**extra):
+        args = {"container": "parakeet-asr", "src": "patches", "backup_dir": str(host / "b"),
+                "ready_url": service.url + "/ready",
+                "verify": {"url": service.url + "/t", "audio": "audio.wav", "text": REFERENCE}, **extra}
+        action, sent = make_action(args, root)
+
+        def execute(module_name, module_args, task_vars):
+            sent.append((module_name, dict(module_args)))
+            out, cwd = io.StringIO(), os.getcwd()
+            os.chdir(host)  # the module runs on the managed host, where audio.wav is no path
+            try:
+                with patch_module_args(module_args), contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+                    speech_patch.main()
+            finally:
+                os.chdir(cwd)
+            return json.loads(out.getvalue())
+
+        action._execute_module = execute
+        return action.run(task_vars={"inventory_hostname": "spark2"}), [a for _name, a in sent]
+
+    yield run, box, service
+    service.close()
+
+
+def test_the_verify_clip_comes_from_the_controller_and_only_when_a_check_needs_it(real):
+    run, box, service = real
+    applied, calls = run()
+    assert not applied.get("failed"), applied.get("msg")
+    assert applied["status"] == "applied" and applied["verification"]["passed"] and len(calls) == 2
+    assert "_verify_audio" not in calls[0] and calls[1]["_verify_audio"]
+    noop, calls = run()
+    assert noop["status"] == "current" and not noop["changed"] and len(calls) == 1 and "_verify_audio" not in calls[0]
+
+
+def test_an_activation_in_the_first_call_asks_for_the_clip(real):
+    """Files an earlier restart=false run wrote: nothing to send, but the restart is checked with the clip."""
+    run, box, service = real
+    assert run(restart=False)[0]["status"] == "applied" and box.restarts == 0
+    service.transcriptions = 0
+    activated, calls = run()
+    assert not activated.get("failed"), activated.get("msg")
+    assert activated["status"] == "applied" and activated["restarted"] and activated["verification"]["passed"]
+    assert len(calls) == 2 and "_verify_audio" not in calls[0] and calls[1]["_verify_audio"]
+    assert box.restarts == 1 and service.transcriptions == 1
+
+
+def test_list_options_given_as_strings_are_split_as_the_module_splits_them(root):
+    (root / "patches" / "tests").mkdir()
+    (root / "patches" / "README.md").write_text("notes\n")
+    action, sent = make_action({"container": "box", "src": "patches", "exclude": "tests,*.md"}, root, differs=())
+    result = action.run(task_vars={})
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(f["name"] for f in sent[0][1]["_overlay"]) == ["main.py", "warmup.wav"]
+    action, sent = make_action({"container": "box", "files": "patches/main.py"}, root, differs=())
+    result = action.run(task_vars={})
+    assert not result.get("failed"), result.get("msg")
+    assert [f["name"] for f in sent[0][1]["_overlay"]] == ["main.py"]
+    action, sent = make_action({"container": "box", "src": "patches", "exclude": {"a": 1}}, root, differs=())
+    result = action.run(task_vars={})
+    assert result["failed"] and result["msg"] == "exclude must be a list (or a comma-separated string), got {'a': 1}"

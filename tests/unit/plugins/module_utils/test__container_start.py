@@ -95,3 +95,29 @@ def test_restart_policy_no_is_warned_about():
     outcome = run(FakeClient(FakeContainer("kokoro", "running", policy="no")), ["kokoro"])
     assert outcome.notes == ["container 'kokoro' has restart policy 'no': after a Docker engine restart it stays "
                              "exited; recreate it with --restart unless-stopped, as a Spark's containers run"]
+
+
+class AutoRemoved(FakeContainer):
+    """docker run --rm: the container exits at start and the engine deletes it, so reload() finds nothing."""
+
+    def reload(self):
+        if self.status == "exited":
+            raise NotFound('404 Client Error: Not Found ("No such container: whisper")')
+
+
+class EngineGone(FakeContainer):
+    def reload(self):
+        from requests.exceptions import ConnectionError as RequestsConnectionError
+
+        raise RequestsConnectionError("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))")
+
+
+def test_a_removed_or_unanswered_container_is_named_not_a_traceback():
+    gone = AutoRemoved("whisper", "exited", after_start="exited", exit_code=1)
+    hung = EngineGone("kokoro", "exited")
+    outcome = run(FakeClient(gone, hung), ["whisper", "kokoro"])
+    assert outcome.failed == [
+        "whisper started but exited again and was removed (a container run with --rm is deleted when it exits, its "
+        "log with it): recreate it as deployed, without --rm, to see why it exits",
+        "kokoro was started, but the Docker engine did not answer while waiting for it to run: ('Connection aborted.',"
+        " FileNotFoundError(2, 'No such file or directory'))"]

@@ -29,3 +29,19 @@ def test_an_engine_that_does_not_answer_is_a_clear_message(monkeypatch):
     monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
     with pytest.raises(_docker.DockerAccessError, match="cannot reach the Docker engine at tcp://127.0.0.1:9"):
         _docker.connect({"docker_host": "tcp://127.0.0.1:9", "docker_timeout": 2})
+
+
+def test_log_tail_turns_requests_errors_into_text():
+    """The SDK's logs() is a plain GET: a gone or slow engine raises requests' errors, not DockerException."""
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
+
+    class Box:
+        def __init__(self, error):
+            self.error = error
+
+        def logs(self, **_kw):
+            raise self.error
+
+    assert _docker.log_tail(Box(ReadTimeout("Read timed out. (read timeout=60)"))) == (
+        "(could not read the container logs: Read timed out. (read timeout=60))")
+    assert "Connection aborted" in _docker.log_tail(Box(RequestsConnectionError("('Connection aborted.', ...)")))

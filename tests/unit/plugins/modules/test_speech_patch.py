@@ -1,6 +1,7 @@
 """speech_patch module entry point: argument checks and clear failures (no tracebacks)."""
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -141,3 +142,37 @@ def test_a_no_op_import_leaves_the_word_error_rate_libraries_unloaded():
             "print(sorted(m for m in ('jiwer', 'num2words', 'docker') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['docker']"
+
+
+def test_an_engine_error_no_step_caught_is_one_line(overlay, fake, tmp_path, monkeypatch, capsys):
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+
+    def engine_gone(client, settings):
+        raise RequestsConnectionError("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))")
+
+    monkeypatch.setattr(speech_patch, "run", engine_gone)
+    result = run_module({"container": "parakeet-asr", "src": str(overlay), "remote_src": True,
+                         "backup_dir": str(tmp_path / "b")}, capsys)
+    assert result["failed"] and result["msg"].startswith("the Docker engine failed mid-run (ConnectionError: ")
+    assert f"journal in {tmp_path / 'b'}/journal" in result["msg"] and "\n" not in result["msg"]
+    assert "exception" not in result
+
+
+def test_an_overlay_from_the_controller_never_reads_verify_audio_on_the_host(fake, tmp_path, capsys):
+    """verify.audio is a controller path then: the module asks for the clip instead of opening it."""
+    from ansible_collections.spark_control.audio.plugins.module_utils._overlay.source import OverlayFile, to_wire
+
+    box, service = fake
+    files = [OverlayFile.of("main.py", b"print('patched')\n", 0o644)]
+    args = {"container": "parakeet-asr", "src": "patches", "backup_dir": str(tmp_path / "b"),
+            "ready_url": service.url + "/ready",
+            "verify": {"url": service.url + "/t", "audio": "audio/not-on-this-host.wav", "text": REFERENCE}}
+    first = run_module({**args, "_overlay": to_wire(files)}, capsys)
+    assert not first.get("failed"), first.get("msg")
+    assert first["needs_content"] == ["main.py"] and first["needs_verify_audio"]
+    assert not any(c.startswith(("put_archive", "restart")) for c in box.calls)
+    second = run_module({**args, "_overlay": to_wire(files, ["main.py"]),
+                         "_verify_audio": base64.b64encode(SPEECH).decode()}, capsys)
+    assert second["status"] == "applied" and second["verification"]["passed"]
+    again = run_module({**args, "_overlay": to_wire(files)}, capsys)  # a no-op needs neither bytes nor clip
+    assert again["status"] == "current" and "needs_content" not in again

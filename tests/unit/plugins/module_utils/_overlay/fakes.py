@@ -2,7 +2,11 @@
 
 ``FakeContainer`` keeps a container folder in memory behind the Docker SDK
 calls speech_patch uses (get_archive / put_archive / exec_run rm / restart /
-logs), real tar streams included. ``FakeService`` is a real HTTP server on
+logs), real tar streams included. Like the SDK's ``Container``, its ``attrs``
+(and ``status``) are what the engine said at the last ``containers.get`` or
+``reload()``: ``restart()`` changes only the engine's side (``live``). Like
+the SDK's calls, each one raises requests' ``ConnectionError`` while
+``engine_down`` is set. ``FakeService`` is a real HTTP server on
 127.0.0.1 whose behaviour follows the content of the container's main.py at
 its last restart: ``BROKEN`` in it makes the container exit, ``GARBLE``
 makes transcripts wrong, anything else serves the reference text; ``stock``
@@ -19,7 +23,7 @@ from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from docker.errors import APIError, NotFound
-from requests.exceptions import ReadTimeout
+from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
 
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.apply import Settings, Verify
 from ansible_collections.spark_control.audio.plugins.modules.speech_patch import ARGUMENT_SPEC
@@ -66,14 +70,15 @@ class FakeContainer:
         self.running, self.service = running, service
         self.calls: list[str] = []
         self.restarts = 0
-        self.attrs = {"Image": IMAGE, "State": {"Running": running, "Restarting": False, "ExitCode": 0}}
-        self.status = "running" if running else "exited"
+        # The engine's side of the container's state; ``attrs`` is the copy read at the last get/reload.
+        self.live = {"Running": running, "Restarting": False, "ExitCode": 0,
+                     "Status": "running" if running else "exited", "StartedAt": "2025-06-01T09:00:00.000000000Z"}
+        self.attrs = {"Image": IMAGE, "State": dict(self.live)}
         self.log = b"boot ok\n"
         self.engine_down = False
         self.fail_restarts = 0      # how many restarts time out before one works
         self.on_restart = None      # called after every restart: lets a test stop the engine mid-wait
         self.open_streams = 0
-        self.attrs["State"]["StartedAt"] = "2025-06-01T09:00:00.000000000Z"
         self.client = FakeClient(self)
 
     # -- archive API -------------------------------------------------
@@ -91,7 +96,7 @@ class FakeContainer:
         """The tar the engine streams for ``path`` (NotFound when it does not exist)."""
         self.calls.append(f"get_archive {path}")
         if self.engine_down:
-            raise ConnectionError("engine gone")
+            raise RequestsConnectionError("engine gone")
         root = posixpath.basename(self.dest)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -132,7 +137,7 @@ class FakeContainer:
     def exec_run(self, cmd, user: str = ""):
         self.calls.append("exec " + " ".join(cmd))
         self._engine()
-        if not self.attrs["State"]["Running"]:  # as the engine: exec needs a running container
+        if not self.live["Running"]:  # as the engine: exec needs a running container
             raise APIError(f"409 Client Error: Conflict: container {self.id} is not running")
         assert cmd[:3] == ["rm", "-f", "--"]
         for path in cmd[3:]:
@@ -140,9 +145,13 @@ class FakeContainer:
         return ExecResult(0, b"")
 
     # -- lifecycle ----------------------------------------------------
+    @property
+    def status(self) -> str:
+        return self.attrs["State"]["Status"]
+
     def _engine(self) -> None:
         if self.engine_down:
-            raise ConnectionError("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))")
+            raise RequestsConnectionError("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))")
 
     def restart(self, timeout: int = 10) -> None:
         self.calls.append("restart")
@@ -151,11 +160,11 @@ class FakeContainer:
             self.fail_restarts -= 1
             raise ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out. (read timeout=60)")
         self.restarts += 1
-        self.attrs["State"]["StartedAt"] = f"2025-06-01T10:00:{self.restarts:02d}.000000000Z"
         main = self.files.get("main.py", {}).get("data", b"")
         broken = b"BROKEN" in main
-        self.attrs["State"].update(Running=not broken, ExitCode=1 if broken else 0)
-        self.status = "exited" if broken else "running"
+        # As the SDK: restart() does not refresh attrs; only get() and reload() do.
+        self.live.update(StartedAt=f"2025-06-01T10:00:{self.restarts:02d}.000000000Z", Running=not broken,
+                         ExitCode=1 if broken else 0, Status="exited" if broken else "running")
         self.log += b"Traceback: deliberately broken\n" if broken else b"restarted fine\n"
         if self.service:
             self.service.mode = "down" if broken else ("garble" if b"GARBLE" in main else "ok")
@@ -166,8 +175,18 @@ class FakeContainer:
     def reload(self) -> None:
         self.calls.append("reload")
         self._engine()
+        self.inspect()
+
+    def inspect(self) -> None:
+        """What a fresh ``containers.get`` (or ``reload``) reads from the engine."""
+        self.attrs["State"] = dict(self.live)
+
+    def stopped(self, exit_code: int) -> None:
+        """The engine stopped the container (a dockerd restart, an OOM kill)."""
+        self.live.update(Running=False, ExitCode=exit_code, Status="exited")
 
     def logs(self, **kwargs) -> bytes:
+        self._engine()  # a plain HTTP GET in the SDK: requests' errors, not DockerException
         return self.log
 
 
@@ -211,8 +230,10 @@ class FakeClient:
 
         class Containers:
             def get(self, name: str) -> FakeContainer:
+                outer.container._engine()
                 if name != outer.container.name:
                     raise NotFound(f"No such container: {name}")
+                outer.container.inspect()
                 return outer.container
 
         self.containers = Containers()

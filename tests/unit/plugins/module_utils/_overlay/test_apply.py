@@ -75,6 +75,7 @@ def test_check_mode_reports_without_touching_anything(tmp_path, service, box):
     assert result["check_mode"] is True
     assert box.calls == ["get_archive /app"] and box.files["main.py"]["data"] == STOCK
     assert not (tmp_path / "backups").exists()
+    assert result["backup"]["recorded"] == ["diarizer.py", "main.py", "warmup.wav"]  # would record
     headers = [d["after_header"] for d in result["diff"]]
     assert "parakeet-asr:/app/main.py" in headers and "parakeet-asr:/app/.spark_overlay.json" in headers
     wav = next(d for d in result["diff"] if d["after_header"].endswith("warmup.wav"))
@@ -149,7 +150,7 @@ def test_recreated_container_gets_the_overlay_again_and_backup_keeps_the_stock_f
     result = run(FakeClient(fresh), settings(tmp_path, service))
     assert result["changed"] and result["restarted"] and result["backup"]["recorded"] == []
     from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupStore
-    assert BackupStore(str(tmp_path / "backups"), fresh.attrs["Image"]).original("main.py").data == STOCK
+    assert BackupStore(str(tmp_path / "backups"), fresh.attrs["Image"], "/app").original("main.py").data == STOCK
 
 
 def test_mode_only_change_is_written_without_restart(tmp_path, service, box):
@@ -256,8 +257,7 @@ def test_an_engine_that_dies_mid_apply_leaves_a_journal_the_next_run_repairs(tmp
     assert box.files["main.py"]["data"] == b"print('v2')\n"  # the bad state is on disk...
     # ...and the engine comes back with the container stopped, as after a dockerd restart.
     box.on_restart, box.engine_down = None, False
-    box.attrs["State"].update(Running=False, ExitCode=137)
-    box.status = "exited"
+    box.stopped(137)
     result = run(FakeClient(box), settings(tmp_path, service, files=OVERLAY))
     assert result["repaired"] and result["changed"] and not journal_of(tmp_path, box).exists()
     assert "interrupted after writing" in " ".join(result["notes"])
@@ -309,3 +309,90 @@ def test_a_big_folder_beside_the_overlay_is_not_read(tmp_path, service, monkeypa
     assert run(FakeClient(box), settings(tmp_path, service))["status"] == "applied"
     rerun = run(FakeClient(box), settings(tmp_path, service))
     assert rerun["status"] == "current" and box.open_streams == 0
+
+
+def test_a_log_read_that_times_out_still_rolls_back(tmp_path, service, box):
+    """Reading the log tail of the failed start is best effort: the rollback runs whatever it raises."""
+    from requests.exceptions import ReadTimeout
+
+    def slow_logs(**_kw):
+        raise ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out.")
+
+    box.logs = slow_logs
+    with pytest.raises(OverlayFailure) as failure:
+        run(FakeClient(box), settings(tmp_path, service, files=[OverlayFile.of("main.py", b"BROKEN\n", 0o644)]))
+    assert "could not read the container logs: UnixHTTPConnectionPool" in str(failure.value)
+    assert failure.value.result["rolled_back"] and "service is ready again" in str(failure.value)
+    assert box.files["main.py"]["data"] == STOCK and box.live["Running"] and not journal_of(tmp_path, box).exists()
+
+
+def test_files_written_after_a_repair_are_stamped_with_the_repair_restart(tmp_path, service, box):
+    """The repair restarts the container; files written after it are not loaded until the next restart."""
+    v2 = [OverlayFile.of("main.py", b"print('v2')\n", 0o644)]
+    run(FakeClient(box), settings(tmp_path, service))
+    box.on_restart = lambda c: setattr(c, "engine_down", True)  # dockerd goes away right after the restart
+    with pytest.raises(OverlayFailure, match="kept in the journal"):
+        run(FakeClient(box), settings(tmp_path, service, files=v2))
+    box.on_restart, box.engine_down = None, False
+    repaired = run(FakeClient(box), settings(tmp_path, service, files=v2, restart=False))
+    assert repaired["repaired"] and repaired["status"] == "applied"
+    assert json.loads(box.files[MANIFEST_NAME]["data"])["written_during"] == box.live["StartedAt"]
+    again = run(FakeClient(box), settings(tmp_path, service, files=v2, restart=False))
+    assert again["status"] == "pending_restart"  # not "current": the server started before v2 was written
+
+
+def test_a_manifest_only_rewrite_restarts_nothing_now_or_on_the_next_run(tmp_path, service, box):
+    """A new version label, or overlay bytes already in place without a manifest: no content changes, so the
+    running server serves them as before; the next run is a no-op, not an activation."""
+    run(FakeClient(box), settings(tmp_path, service, version="2025.06-1"))
+    relabel = run(FakeClient(box), settings(tmp_path, service, version="2025.06-2"))
+    assert relabel["changed"] and not relabel["restarted"] and relabel["changed_files"] == []
+    again = run(FakeClient(box), settings(tmp_path, service, version="2025.06-2"))
+    assert again["status"] == "current" and not again["changed"] and not again["restarted"] and box.restarts == 1
+    fresh = FakeContainer({f.name: f.data for f in OVERLAY}, service=service)  # the bytes, but no manifest yet
+    first = run(FakeClient(fresh), settings(tmp_path / "other", service))
+    assert first["changed"] and not first["restarted"] and MANIFEST_NAME in fresh.files
+    second = run(FakeClient(fresh), settings(tmp_path / "other", service))
+    assert second["status"] == "current" and not second["changed"] and fresh.restarts == 0
+
+
+def test_a_manifest_only_rewrite_of_files_never_loaded_keeps_them_pending(tmp_path, service, box):
+    run(FakeClient(box), settings(tmp_path, service, restart=False))
+    relabel = run(FakeClient(box), settings(tmp_path, service, restart=False, version="2"))
+    assert relabel["changed"] and not relabel["restarted"]
+    assert run(FakeClient(box), settings(tmp_path, service, restart=False, version="2"))["status"] == "pending_restart"
+
+
+def test_a_failed_check_after_files_were_written_reports_changed(tmp_path, service, box):
+    """verify.when=always checks the running server even when this run did not restart it; when that check
+    fails after this run wrote files, the task still says it changed the container."""
+    always = make_verify(service.url + "/t", SPEECH, REFERENCE, when="always")
+    service.transcript = "something else entirely"  # the running server mis-hears
+    with pytest.raises(OverlayFailure) as failure:
+        run(FakeClient(box), settings(tmp_path, service, verify=always, restart=False))
+    assert failure.value.result["changed"] and box.files["main.py"]["data"] == OVERLAY[0].data
+    service.transcript = REFERENCE
+    run(FakeClient(box), settings(tmp_path, service, verify=always))
+    service.transcript = "something else entirely"
+    with pytest.raises(OverlayFailure, match="does not run code this run wrote") as failure:
+        run(FakeClient(box), settings(tmp_path, service, verify=always, mode=0o600))  # mode only: no restart
+    assert failure.value.result["changed"] and box.files["main.py"]["mode"] == 0o600
+    with pytest.raises(OverlayFailure) as failure:
+        run(FakeClient(box), settings(tmp_path, service, verify=always, mode=0o600))  # nothing to write
+    assert not failure.value.result["changed"]
+
+
+def test_originals_of_two_folders_of_one_image_are_kept_apart(tmp_path, service):
+    """/app/utils.py and /app/plugins/utils.py are two originals; absent puts back only the folder's own."""
+    app = FakeContainer({"main.py": b"app main", "utils.py": b"app utils"}, service=service)
+    plugins = FakeContainer({"utils.py": b"plugin utils"}, dest="/app/plugins", service=service)
+    run(FakeClient(app), settings(tmp_path, service, verify=None, files=[
+        OverlayFile.of("main.py", b"patched main", 0o644), OverlayFile.of("utils.py", b"patched utils", 0o644)]))
+    applied = run(FakeClient(plugins), settings(tmp_path, service, verify=None, dest="/app/plugins",
+                                                files=[OverlayFile.of("utils.py", b"patched plugin", 0o644)]))
+    assert applied["backup"]["recorded"] == ["utils.py"]
+    restored = run(FakeClient(plugins), settings(tmp_path, service, verify=None, dest="/app/plugins", state="absent"))
+    assert restored["status"] == "restored" and restored["changed_files"] == ["utils.py"]
+    assert {n: f["data"] for n, f in plugins.files.items()} == {"utils.py": b"plugin utils"}
+    run(FakeClient(app), settings(tmp_path, service, verify=None, state="absent"))
+    assert {n: f["data"] for n, f in app.files.items()} == {"main.py": b"app main", "utils.py": b"app utils"}

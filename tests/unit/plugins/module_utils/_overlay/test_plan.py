@@ -70,6 +70,18 @@ def test_plan_missing_manifest_alone_is_a_change_without_restart():
     p = plan(s, overlay_targets([OverlayFile.of("main.py", b"patched", 0o644)], s), wanted({"main.py": b"patched"}))
     assert p.changed and not p.content_changed
     assert [e.name for e in p.writes()] == [MANIFEST_NAME]
+    # Nothing the server loads changed: the manifest does not say "written while this server ran".
+    assert json.loads(p.writes()[0].data)["written_during"] == "" == p.manifest_after["written_during"]
+
+
+def test_plan_relabel_keeps_the_earlier_stamp():
+    old = dict(wanted({"main.py": b"patched"}), written_during="2025-05-01T08:00:00Z")
+    s = snap(**{"main.py": f("main.py", b"patched"), MANIFEST_NAME: f(MANIFEST_NAME, manifest_lib.encode(old))})
+    p = plan(s, overlay_targets([OverlayFile.of("main.py", b"patched", 0o644)], s),
+             wanted({"main.py": b"patched"}, version="v2"))
+    assert p.changed and not p.content_changed
+    written = json.loads(p.writes()[0].data)
+    assert written["version"] == "v2" and written["written_during"] == "2025-05-01T08:00:00Z"
 
 
 def test_plan_mode_change_alone_needs_no_restart():
