@@ -91,10 +91,13 @@ def test_an_unreachable_index_says_to_use_the_wheelhouse(fresh_controller, bare_
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # nothing listens there once the socket is closed
-    done = fresh_controller.playbook("prepare_audio_hosts", "-e", f"audio_host_index_url=http://127.0.0.1:{port}/simple")
+    # The index's login must reach pip but not argv (ps on the host) or the task results (-v, AWX job events).
+    done = fresh_controller.playbook("prepare_audio_hosts", "-v", "-e",
+                                     f"audio_host_index_url=http://ci:S3CRETTOKEN@127.0.0.1:{port}/simple")
     assert done.returncode != 0
     assert "the host cannot reach the package index (" in done.stdout, output(done)[-3000:]
     assert "-e audio_host_source=wheelhouse" in done.stdout
+    assert "S3CRETTOKEN" not in output(done)
     assert_no_traceback(done)
 
 

@@ -2,8 +2,8 @@
 
 One play on the controller (the dev venv's Python has the modules' libraries)
 sets a Docker engine that does not exist for group/spark_control.audio.docker
-and a lock folder and key for group/spark_control.audio.host_lock: both docker
-modules must name that engine, both lock modules must lock there, and a
+and a lock folder and key for group/spark_control.audio.host_lock: every docker
+module must name that engine, both lock modules must lock there, and a
 task's own argument must win over the group's.
 """
 from __future__ import annotations
@@ -34,6 +34,9 @@ def test_group_defaults_reach_every_member(bench_urls, tmp_path):
                                                   "src": str(REPO / "files/parakeet_patches"),
                                                   "ready_url": f"{bench_urls['stt']}/health/ready"},
              "register": "patch", "ignore_errors": True},
+            # deep_health.yml's remediation reaches the engine this way (spark_audio_docker_host).
+            {"spark_control.audio.speech_containers": {"names": [f"parakeet-asr{SUFFIX}"]},
+             "register": "start", "ignore_errors": True},
             {"spark_control.audio.audio_health": {"probes": ["liveness"], "control_url": bench_urls["control"],
                                                   "stt_url": bench_urls["stt"], "tts_url": bench_urls["tts"]},
              "register": "health"},
@@ -42,7 +45,7 @@ def test_group_defaults_reach_every_member(bench_urls, tmp_path):
                                                   "stt_url": bench_urls["stt"], "tts_url": bench_urls["tts"],
                                                   "lock_dir": str(own)}},
             {"ansible.builtin.copy": {"dest": str(tmp_path / "results.json"),
-                                      "content": "{{ {'pip': pip, 'patch': patch, 'health': health} | to_json }}",
+                                      "content": "{{ {'pip': pip, 'patch': patch, 'start': start, 'health': health} | to_json }}",
                                       "mode": "0644"}},
         ],
     }]
@@ -54,7 +57,7 @@ def test_group_defaults_reach_every_member(bench_urls, tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     results = json.loads((tmp_path / "results.json").read_text())
-    for name in ("pip", "patch"):
+    for name in ("pip", "patch", "start"):
         assert results[name]["failed"], results[name]
         assert f"cannot reach the Docker engine at {BOGUS}" in results[name]["msg"], results[name]["msg"]
     assert results["health"]["healthy"] is True
