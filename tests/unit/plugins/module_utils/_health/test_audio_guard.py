@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ansible_collections.spark_control.audio.plugins.module_utils._health.audio_guard import inspect
-from ansible_collections.spark_control.audio.plugins.module_utils._health.wav import WavError, read_wav, to_16k
+from ansible_collections.spark_control.audio.plugins.module_utils._health.wav import read_wav, to_16k
 
 from ansible_collections.spark_control.audio.tests.unit.plugins.module_utils._health.fakes import fixture, noise, silence, tone, wav_bytes
 

@@ -99,7 +99,7 @@ def test_a_store_written_before_folders_were_keyed_is_read_as_app_s(tmp_path):
     assert BackupStore(str(tmp_path), IMAGE, "/app/plugins").recorded() == {}
     # A later record keeps them (a recorded original is never replaced) and moves their keys to paths.
     assert app.record({"main.py": Entry("main.py", "file", 0o644, 0, 0, b"patched"), "x.py": None}, "box") == ["x.py"]
-    assert sorted(json.loads((folder / "index.json").read_text())["files"]) == ["/app/main.py", "/app/new.py",
-                                                                               "/app/x.py"]
-    assert BackupStore(str(tmp_path), IMAGE, "/app").original("main.py") == Entry("main.py", "file", 0o640, 3, 4,
-                                                                                   b"stock")
+    keys = sorted(json.loads((folder / "index.json").read_text())["files"])
+    assert keys == ["/app/main.py", "/app/new.py", "/app/x.py"]
+    stock = Entry("main.py", "file", 0o640, 3, 4, b"stock")
+    assert BackupStore(str(tmp_path), IMAGE, "/app").original("main.py") == stock
