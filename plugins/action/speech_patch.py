@@ -132,6 +132,11 @@ class ActionModule(ActionBase):
         if audio is not None:
             args["_verify_audio"] = audio
         second = self._call(args, task_vars)
+        if "needs_content" in second:  # the module wrote nothing: it still lacks bytes of files that changed since
+            return {"failed": True, "changed": bool(first.get("repaired")), "container": second.get("container"),
+                    "msg": f"the files of {second.get('container')} changed while this task ran (now "
+                           f"{', '.join(second['needs_content']) or 'the verify clip'} also differ): nothing was "
+                           "written; run again once nothing else patches the container"}
         earlier = [f"(first pass) {note}" for note in first.get("notes", [])]
         if earlier:
             second["warnings"] = earlier + list(second.get("warnings", []))

@@ -214,3 +214,14 @@ def test_list_options_given_as_strings_are_split_as_the_module_splits_them(root)
     action, sent = make_action({"container": "box", "src": "patches", "exclude": {"a": 1}}, root, differs=())
     result = action.run(task_vars={})
     assert result["failed"] and result["msg"] == "exclude must be a list (or a comma-separated string), got {'a': 1}"
+
+
+def test_a_container_that_changes_between_the_two_calls_fails_clearly(root):
+    action, sent = make_action({"container": "box", "src": "patches"}, root)
+    # The second call, bytes of main.py included, still finds a file it lacks (someone else patched meanwhile).
+    answers = iter([{"changed": False, "needs_content": ["main.py"], "container": "box"},
+                    {"changed": False, "needs_content": ["warmup.wav"], "container": "box"}])
+    action._execute_module = lambda module_name, module_args, task_vars: sent.append(module_args) or next(answers)
+    result = action.run(task_vars={"inventory_hostname": "spark2"})
+    assert len(sent) == 2 and result["failed"] and not result["changed"]
+    assert "files of box changed while this task ran (now warmup.wav also differ): nothing was written" in result["msg"]
