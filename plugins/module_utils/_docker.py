@@ -11,7 +11,9 @@ engine share the options in ``_docker_options.DOCKER_ARGUMENT_SPEC``
   handling (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``, as
   ``docker.from_env()`` reads them), with the module's options taking
   precedence over the variables;
-* ``running_container(client, name)`` -> ``docker.models.containers.Container``.
+* ``find_container(client, name)`` -> ``docker.models.containers.Container``,
+  ``require_running(container, name)``, and both at once:
+  ``running_container(client, name)``.
 
 Both raise ``DockerAccessError`` whose message says what is wrong and what to
 do, so a module can ``fail_json(msg=str(exc))`` without a traceback.
@@ -90,13 +92,13 @@ def connect(params: dict[str, Any]) -> Any:
     return client
 
 
-def running_container(client: Any, name: str, missing_ok: bool = False) -> Any:
-    """The container called ``name`` (or with that id); it must be running.
+def find_container(client: Any, name: str, missing_ok: bool = False) -> Any:
+    """The container called ``name`` (or with that id), running or not.
 
     With ``missing_ok``, a container that does not exist is None instead of an error.
     """
     try:
-        container = client.containers.get(name)
+        return client.containers.get(name)
     except NotFound:
         if missing_ok:
             return None
@@ -104,14 +106,28 @@ def running_container(client: Any, name: str, missing_ok: bool = False) -> Any:
             f"container {name!r} does not exist on this Docker engine: check the container "
             "name (docker ps -a) or create it first"
         ) from None
-    except DockerException as exc:
+    except (DockerException, OSError) as exc:  # OSError: requests' errors while dockerd restarts or hangs
         raise DockerAccessError(f"cannot inspect container {name!r}: {describe(exc)}") from None
+
+
+def require_running(container: Any, name: str) -> None:
+    """Fail unless ``container`` (as last inspected) runs and is not crash-looping."""
     state = container.attrs.get("State", {})
     if not state.get("Running") or state.get("Restarting"):
         raise DockerAccessError(
             f"container {name!r} is not running (status {container.status!r}, exit code "
             f"{state.get('ExitCode')}): start it (docker start {name}) and run again"
         )
+
+
+def running_container(client: Any, name: str, missing_ok: bool = False) -> Any:
+    """The container called ``name`` (or with that id); it must be running.
+
+    With ``missing_ok``, a container that does not exist is None instead of an error.
+    """
+    container = find_container(client, name, missing_ok)
+    if container is not None:
+        require_running(container, name)
     return container
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from ansible_collections.spark_control.audio.plugins.module_utils._container_archive import (
     ArchiveError, Entry, read_more, read_names, remove_names, write_entries)
 from ansible_collections.spark_control.audio.plugins.module_utils._docker import (
-    DockerAccessError, DockerException, NotFound, describe, log_tail)
+    DockerException, describe, find_container, log_tail, require_running)
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay import manifest as manifest_lib
 from ansible_collections.spark_control.audio.plugins.module_utils._overlay.backups import BackupStore
@@ -80,22 +80,10 @@ class Settings:
     max_file_size: int
 
 
-def _find(client: Any, name: str) -> Any:
-    try:
-        return client.containers.get(name)
-    except NotFound:
-        raise DockerAccessError(f"container {name!r} does not exist on this Docker engine: check the container "
-                                "name (docker ps -a) or create it first") from None
-    except DockerException as exc:
-        raise DockerAccessError(f"cannot inspect container {name!r}: {describe(exc)}") from None
-    except OSError as exc:
-        raise DockerAccessError(f"cannot inspect container {name!r}: {type(exc).__name__}: {exc}") from None
-
-
 class _Run:
     def __init__(self, client: Any, settings: Settings) -> None:
         self.s = settings
-        self.container = _find(client, settings.container)
+        self.container = find_container(client, settings.container)
         self.image_id = self.container.attrs.get("Image", "")
         self.store = BackupStore(settings.backup_dir, self.image_id, settings.dest)
         self.journal = Journal(settings.backup_dir, self.container.id)
@@ -128,11 +116,7 @@ class _Run:
         return None
 
     def _require_running(self) -> None:
-        state = self._state()
-        if not state.get("Running") or state.get("Restarting"):
-            raise DockerAccessError(
-                f"container {self.s.container!r} is not running (status {self.container.status!r}, exit code "
-                f"{state.get('ExitCode')}): start it (docker start {self.s.container}) and run again")
+        require_running(self.container, self.s.container)
 
     def _url_for(self, with_overlay: bool) -> str | None:
         """The readiness URL of the server the container runs: the overlay's,

@@ -45,3 +45,26 @@ def test_log_tail_turns_requests_errors_into_text():
     assert _docker.log_tail(Box(ReadTimeout("Read timed out. (read timeout=60)"))) == (
         "(could not read the container logs: Read timed out. (read timeout=60))")
     assert "Connection aborted" in _docker.log_tail(Box(RequestsConnectionError("('Connection aborted.', ...)")))
+
+
+def test_finding_a_container_turns_requests_errors_and_a_stopped_container_into_messages():
+    from types import SimpleNamespace
+
+    from docker.errors import NotFound
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+
+    def client(get):
+        return SimpleNamespace(containers=SimpleNamespace(get=get))
+
+    def gone(_name):
+        raise RequestsConnectionError("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))")
+
+    def missing(_name):
+        raise NotFound("no such container")
+
+    with pytest.raises(_docker.DockerAccessError, match="cannot inspect container 'parakeet-asr': .*Connection aborted"):
+        _docker.running_container(client(gone), "parakeet-asr")
+    assert _docker.running_container(client(missing), "parakeet-asr", missing_ok=True) is None
+    stopped = SimpleNamespace(status="exited", attrs={"State": {"Running": False, "ExitCode": 137}})
+    with pytest.raises(_docker.DockerAccessError, match=r"'parakeet-asr' is not running \(status 'exited', exit code 137\)"):
+        _docker.running_container(client(lambda _name: stopped), "parakeet-asr")
