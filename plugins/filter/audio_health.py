@@ -4,6 +4,8 @@
 """Filters that turn audio_health results (host -> result) into reports."""
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -23,8 +25,19 @@ def audio_health_junit(results: Any, suite: str = "spark_control.audio.deep_heal
 
 
 def audio_health_prometheus(results: Any, timestamp: float | None = None) -> str:
-    return _health_report.prometheus(_check(results, "audio_health_prometheus"),
-                                     None if timestamp is None else float(timestamp))
+    # The current time when none is given: time.time() is the epoch in every time zone, while a template's
+    # now(utc=true).timestamp() is off by the controller's UTC offset (a naive datetime read as local time).
+    checked = _check(results, "audio_health_prometheus")
+    if timestamp is None:
+        return _health_report.prometheus(checked, time.time())
+    try:
+        stamp = math.nan if isinstance(timestamp, bool) else float(timestamp)
+    except (TypeError, ValueError):
+        stamp = math.nan
+    if not math.isfinite(stamp):
+        raise AnsibleFilterError(f"audio_health_prometheus timestamp must be Unix seconds (a number), got "
+                                 f"{timestamp!r} ({type(timestamp).__name__}): leave it out for the current time")
+    return _health_report.prometheus(checked, stamp)
 
 
 def audio_health_summary(results: Any) -> list[str]:

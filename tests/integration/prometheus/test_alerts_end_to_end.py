@@ -196,10 +196,10 @@ def evaluations(api: str) -> float:
     return datetime.fromisoformat(group["lastEvaluation"]).timestamp()
 
 
-def deep_health(monitoring, name: str) -> tuple[subprocess.CompletedProcess, dict]:
+def deep_health(monitoring, name: str, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     """One deep_health.yml run against the bench, its metrics in the exporter's folder."""
     reports = monitoring["base"] / name
-    done = playbook("-i", "tests/bench/inventory.yml", "playbooks/deep_health.yml",
+    done = playbook("-i", "tests/bench/inventory.yml", "playbooks/deep_health.yml", *args,
                     "-e", json.dumps({"deep_health_report_dir": str(reports),
                                       "deep_health_report_textfile_dir": str(monitoring["textfile"]),
                                       "deep_health_lock_dir": str(monitoring["base"] / "locks")}))
@@ -282,8 +282,12 @@ def test_stopped_tts_fires_the_probe_failed_alert(healthy, monitoring, docker_cl
     assert kokoro.status == "running", kokoro.status
     kokoro.stop(timeout=10)
     try:
-        done, result = deep_health(monitoring, "tts_stopped")
-        assert done.returncode != 0, "deep_health.yml passed with the TTS stopped"
+        # Run as the alerts' runbook says, with --limit: the report is still written and the run still fails.
+        done, result = deep_health(monitoring, "tts_stopped", "--limit", HOST)
+        assert done.returncode != 0, "deep_health.yml --limit passed with the TTS stopped"
+        output = done.stdout + done.stderr
+        named = f"reports in {monitoring['base'] / 'tts_stopped'}"
+        assert f"{HOST}: UNHEALTHY" in output and named in output, output[-4000:]
         failed = {p["name"]: p["failure"] for p in result["probes"] if not p["ok"]}
         assert any(name.startswith("tts:") for name in failed), result["probes"]
 

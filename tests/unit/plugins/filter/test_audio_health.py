@@ -1,7 +1,9 @@
 """Reports of audio_health results: JUnit XML, Prometheus text, summary, verdict."""
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -43,6 +45,41 @@ def test_prometheus_families_and_escaping():
                    "last_run_timestamp_seconds"):
         assert lines.count(f"# TYPE spark_audio_{family} gauge") == 1
     assert text.endswith("\n")
+
+
+def stamp_of(text: str, host: str = "spark3") -> float:
+    prefix = f'spark_audio_last_run_timestamp_seconds{{host="{host}"}} '
+    return float(next(line for line in text.splitlines() if line.startswith(prefix))[len(prefix):])
+
+
+@pytest.fixture(params=["Europe/Berlin", "America/New_York", "UTC"])
+def controller_tz(request, monkeypatch):
+    """The process's local time zone, as a controller in that zone has it."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_prometheus_stamps_the_real_unix_time_in_every_time_zone(controller_tz):
+    # What ansible-core's now(utc=true) returns: a naive UTC datetime. Its .timestamp() (the role's old
+    # expression) reads it as local time; the filter's own stamp must not depend on the zone.
+    naive_utc = datetime.now(timezone.utc).replace(tzinfo=None)
+    before = time.time()
+    stamp = stamp_of(F["audio_health_prometheus"](RESULTS))
+    after = time.time()
+    assert before - 1 <= stamp <= after + 1, (controller_tz, stamp, before)
+    offset = round(naive_utc.timestamp() - before)
+    if controller_tz != "UTC":
+        assert abs(offset) >= 3600, "the zone has no offset from UTC: the test proves nothing"
+
+
+def test_prometheus_keeps_a_given_timestamp_and_refuses_one_that_is_not_a_number(controller_tz):
+    assert stamp_of(F["audio_health_prometheus"](RESULTS, "1700000000.4")) == 1700000000
+    for wrong in ("yesterday", True, float("nan"), datetime.now(timezone.utc)):
+        with pytest.raises(AnsibleFilterError, match="timestamp must be Unix seconds .*leave it out"):
+            F["audio_health_prometheus"](RESULTS, wrong)
 
 
 def test_summary_and_verdict():
