@@ -130,6 +130,7 @@ class Run:
         self.clean_sources: dict[str, Any] = {}
         self.credentials = Credentials({}, [])
         self.modules_before: dict[str, dict[str, Any]] = {}
+        self.no_isolation_names = {canonical(n) for n in settings.no_build_isolation}  # builds that must see torch
 
     # -- entry point --------------------------------------------------------
     def execute(self) -> dict[str, Any]:
@@ -304,14 +305,13 @@ class Run:
             plan = parse(self.pyc.read_text(report))
             # A dependency that must build without isolation can also resolve fine with it (its metadata step
             # works in isolation): it would then build against a torch of its own, not the container's.
-            if not no_isolation and any(p.source_build and p.canonical in {canonical(n) for n in self.s.no_build_isolation}
-                                        for p in plan):
+            if not no_isolation and any(p.source_build and p.canonical in self.no_isolation_names for p in plan):
                 return self._dry_run(reqs, env, scratch, cset, True)
             return plan, no_isolation
         failure = self._classify(done.output, cset, env)
         # A dependency that must build without isolation (torchaudio) shows up only when its build fails.
         if (not no_isolation and failure.kind in ("build_failed", "source_build")
-                and failure.package in {canonical(n) for n in self.s.no_build_isolation}):
+                and failure.package in self.no_isolation_names):
             return self._dry_run(reqs, env, scratch, cset, True)
         raise ContainerPipError(
             failure.message.rstrip(".") + ". Nothing was changed in the container (refused at the dry run).",
@@ -323,7 +323,7 @@ class Run:
                              cset: ConstraintSet) -> list[Planned]:
         s = self.s
         reqs = [r.text for r in requirements]
-        no_isolation = any(r.canonical in {canonical(n) for n in s.no_build_isolation} for r in requirements)
+        no_isolation = any(r.canonical in self.no_isolation_names for r in requirements)
         scratch = self.pyc.make_scratch()
         try:
             env = {"PIP_CONSTRAINT": self.pyc.write_text(scratch, "constraints.txt", cset.render())}
@@ -498,7 +498,8 @@ class Run:
             return manifests.merged(latest, self.s.container, requested, resolved, image_pins, sources)
 
         if self.s.check_mode:
-            wanted, written = build(current), not manifests.same_record(current, build(current))
+            wanted = build(current)
+            written = not manifests.same_record(current, wanted)
         else:
             wanted, written = manifests.update(self.s.manifest_path, build)
         self.result["manifest"] = wanted

@@ -32,6 +32,14 @@ def counted(monkeypatch):
     return calls
 
 
+def _stored_after_one_run(path, data: bytes) -> dict:
+    """The cache file as one run that judged ``data`` leaves it."""
+    cache = Verdicts(str(path))
+    cache.inspect(data, 1.0)
+    cache.save()
+    return json.loads(path.read_text())
+
+
 def test_a_second_run_reads_the_verdicts_the_first_computed(tmp_path, counted):
     speech, _unused = fixture("single_speaker")
     path = str(tmp_path / "cache" / "verdicts.json")
@@ -65,10 +73,7 @@ def test_another_min_speech_or_other_bytes_are_judged_again(tmp_path, counted):
 def test_verdicts_of_other_guard_settings_are_not_used(tmp_path, counted):
     speech, _unused = fixture("single_speaker")
     path = tmp_path / "verdicts.json"
-    first = Verdicts(str(path))
-    first.inspect(speech, 1.0)
-    first.save()
-    stored = json.loads(path.read_text())
+    stored = _stored_after_one_run(path, speech)
     # A verdict forged under other settings (another detector version, a changed guard): never trusted.
     for entry in stored["entries"].values():
         entry["kind"] = "tone"
@@ -152,10 +157,7 @@ def test_a_damaged_entry_costs_only_the_detector_run(tmp_path, counted, damage):
 def test_a_hit_marks_the_verdict_used_on_disk_at_most_once_an_hour(tmp_path):
     speech, _unused = fixture("single_speaker")
     path = tmp_path / "verdicts.json"
-    first = Verdicts(str(path))
-    first.inspect(speech, 1.0)
-    first.save()
-    stored = json.loads(path.read_text())
+    stored = _stored_after_one_run(path, speech)
     stored["entries"][_key(speech)]["used"] = time.time() - 2 * 3600
     path.write_text(json.dumps(stored))
     hit = Verdicts(str(path))
