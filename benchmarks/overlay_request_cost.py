@@ -17,7 +17,7 @@ profile of the overlay server under the same requests.
 
 Writes the "overlay-request-cost" section of BENCHMARKS.md and exits 1 when
 a goal is missed. Usage:
-    .venv/bin/python benchmarks/overlay_request_cost.py [--requests 40] [--no-profile]
+    .venv/bin/python benchmarks/overlay_request_cost.py [--requests 100] [--no-profile]
 """
 from __future__ import annotations
 
@@ -293,7 +293,9 @@ def queue_overhead(jobs: int = 2000, rounds: int = 8) -> dict[str, float]:
             out.append(time.perf_counter() - started)
         return out
 
-    ways = {"DecodeWorker.run": lambda: worker.run(no_op), "asyncio.to_thread": lambda: asyncio.to_thread(no_op)}
+    bare = _BareRoundTrip()
+    ways = {"DecodeWorker.run": lambda: worker.run(no_op), "asyncio.to_thread": lambda: asyncio.to_thread(no_op),
+            "bare round trip": bare.run}
     times: dict[str, list[float]] = collections.defaultdict(list)
     for _unused in range(rounds):
         for name, call in ways.items():
@@ -304,7 +306,38 @@ def queue_overhead(jobs: int = 2000, rounds: int = 8) -> dict[str, float]:
         no_op()
         direct.append(time.perf_counter() - started)
     worker.stop()
+    bare.stop()
     return {**{k: statistics.median(v) * 1e6 for k, v in times.items()}, "direct": statistics.median(direct) * 1e6}
+
+
+class _BareRoundTrip:
+    """The least any handoff from the event loop to a waiting thread and back
+    can cost: a SimpleQueue to a plain thread that wakes the loop with
+    call_soon_threadsafe (no job, no timeout, no queue bound). Its two thread
+    wake-ups are the OS's; what DecodeWorker.run takes beyond it is its own."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self.items: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._echo, daemon=True)
+        self.thread.start()
+
+    def _echo(self) -> None:
+        while (item := self.items.get()) is not None:
+            loop, waiter = item
+            loop.call_soon_threadsafe(waiter.set_result, None)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self.items.put((loop, waiter))
+        await waiter
+
+    def stop(self) -> None:
+        self.items.put(None)
+        self.thread.join()
 
 
 def _median_ms(ways: dict[str, object], rounds: int = 15, repeat: int = 3) -> dict[str, float]:
@@ -328,22 +361,25 @@ def decode_costs(audio: dict[str, bytes]) -> dict[str, float]:
 def resample_methods(stereo: bytes) -> list[tuple[str, float, str]]:
     """10 s of 44.1 kHz mono speech to 16 kHz, each way, with its error
     against scipy's default polyphase filter (the reference)."""
+    import soxr
     from scipy.signal import resample
 
     samples, _rate = sf.read(io.BytesIO(stereo), dtype="float32")
     mono = np.ascontiguousarray(samples[:, 0])
     reference = resample_poly(mono, 160, 441)
-    ways = [("scipy resample_poly, filter designed per call (before)", lambda: resample_poly(mono, 160, 441)),
-            ("overlay's _resample (resample_poly, filter designed once)", lambda: asr_audio._resample(mono, 44100)),
+
+    def overlay_way() -> np.ndarray:
+        out = asr_audio._ToRate(44100)
+        for start in range(0, len(mono), 2 * 44100):      # fed in blocks, as decode does
+            out.feed(mono[start:start + 2 * 44100])
+        return out.finish()
+
+    ways = [("overlay: soxr HQ, streamed in 2 s blocks (asr_audio._ToRate)", overlay_way),
+            ("soxr HQ, whole signal at once", lambda: soxr.resample(mono, 44100, 16000, quality="HQ")),
+            ("scipy resample_poly (the overlay's way before soxr)", lambda: resample_poly(mono, 160, 441)),
             ("scipy resample (FFT)", lambda: resample(mono, len(reference))),
             ("np.interp (linear; aliases)",
              lambda: np.interp(np.arange(len(reference)) * 44100 / 16000, np.arange(len(mono)), mono))]
-    try:
-        import soxr
-
-        ways.append(("soxr HQ (not a dependency of the image)", lambda: soxr.resample(mono, 44100, 16000)))
-    except ImportError:
-        pass
     timings = _median_ms(dict(ways))
     out = []
     for name, fn in ways:
@@ -360,7 +396,7 @@ BUCKETS = [
     ("multipart parsing (python-multipart, starlette formparsers, UploadFile)",
      ("/multipart/", "/python_multipart/", "starlette/formparsers.py", "starlette/datastructures.py", "/tempfile.py")),
     ("audio: soundfile read/info", ("soundfile.py",)),
-    ("audio: resampling (scipy)", ("/scipy/",)),
+    ("audio: resampling (soxr)", ("/soxr/",)),
     ("audio: asr_audio checks, mix-down, clip", ("asr_audio.py",)),
     ("thread handoffs (asr_worker queue, asyncio.to_thread)",
      ("asr_worker.py", "concurrent/futures", "asyncio/threads.py", "asyncio/futures.py")),
@@ -454,7 +490,7 @@ def _short(frame: str) -> str:
 # ---- the report ----------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=40, help="requests per row and client count")
+    parser.add_argument("--requests", type=int, default=100, help="requests per row and client count")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds the requests are split into")
     parser.add_argument("--time-cap", type=float, default=600, help="seconds; no new round starts after it")
     parser.add_argument("--profile-seconds", type=float, default=20)
@@ -542,7 +578,15 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
         goals.append((f"60 s clip, {fmt}: time above the floor at most {SCALE_GOAL:g}x the 10 s clip's",
                       f"{long:.2f} ms vs {short:.2f} ms: {ratio:.1f}x", ratio <= SCALE_GOAL))
     handoff = queue["DecodeWorker.run"] - queue["direct"]
-    goals.append((f"decode queue handoff at most {QUEUE_GOAL_US:g} us", f"{handoff:.0f} us", handoff <= QUEUE_GOAL_US))
+    # The issue's goal: at most 100 us, or explain what bounds it. The bound
+    # is measured beside it: the bare round trip to a thread and back.
+    bound = queue["bare round trip"]
+    bounded = bound >= 0.5 * handoff
+    goals.append((f"decode queue handoff at most {QUEUE_GOAL_US:g} us, or bounded by the bare round trip to a "
+                  "thread and back (at least half of it)",
+                  f"{handoff:.0f} us (bare round trip {bound:.0f} us)"
+                  + ("" if handoff <= QUEUE_GOAL_US else ": bounded" if bounded else ""),
+                  handoff <= QUEUE_GOAL_US or bounded))
     goals.append(("every request answered 200", f"{failures} failures", failures == 0))
     met = all(ok for _g, _v, ok in goals)
     goal_lines = ["| goal | measured | |", "|---|---:|---|"]
@@ -583,9 +627,12 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
         "",
         f"Decode queue, a no-op job awaited (median per job): DecodeWorker.run {queue['DecodeWorker.run']:.0f} us, "
         f"asyncio.to_thread {queue['asyncio.to_thread']:.0f} us (the standard library's own handoff to a thread), "
-        f"direct call {queue['direct']:.2f} us. What is left is two thread wake-ups (the worker's, then the event",
-        "loop's through its self-pipe), which is the OS's to pay; DecodeWorker hands a job over through a",
-        "SimpleQueue and wakes the loop once (queue.Queue, wrap_future and wait_for took some 120 us here).",
+        f"direct call {queue['direct']:.2f} us; the bare round trip (a SimpleQueue to a waiting plain thread, "
+        f"which wakes the loop with call_soon_threadsafe: no job, no timeout) {queue['bare round trip']:.0f} us. "
+        "That bound is two thread wake-ups (the worker's, then the event",
+        "loop's through its self-pipe), which is the OS's to pay; DecodeWorker adds the job's bookkeeping (its",
+        "future, the time limit, the queue bound) and hands the job over through a SimpleQueue, waking the",
+        "loop once (queue.Queue, wrap_future and wait_for took some 120 us more in an earlier run).",
     ]
     if prof:
         (over, base), (over10, base10) = prof["all rows"], prof["10 s 16 kHz, json"]
