@@ -61,10 +61,8 @@ class ActionModule(ActionBase):
             if self._task.check_mode and wanted:
                 return result
             if wanted:
-                index_args = ["--index-url", args["index_url"]] if args["index_url"] else []
-                for url in args["extra_index_urls"]:
-                    index_args += ["--extra-index-url", url]
-                done = _wheelhouse.build(pins, dest, target, args["python"] or sys.executable, index_args,
+                index = _wheelhouse.index_env(args["index_url"], args["extra_index_urls"])
+                done = _wheelhouse.build(pins, dest, target, args["python"] or sys.executable, index,
                                          args["timeout"])
                 result.update(wheels=done.wheels, fetched=done.fetched, built=done.built)
             else:

@@ -66,10 +66,13 @@ options:
       - The controller's Python whose pip downloads the wheels; default the Python running Ansible.
     type: path
   index_url:
-    description: Package index for the controller's pip; default its own configuration.
+    description:
+      - Package index for the controller's pip; default its own configuration.
+      - Given to pip as C(PIP_INDEX_URL) in its environment, never on its command line, so a token in the URL
+        does not show in the controller's process list.
     type: str
   extra_index_urls:
-    description: More indexes for the controller's pip.
+    description: More indexes for the controller's pip (as C(PIP_EXTRA_INDEX_URL), like O(index_url)).
     type: list
     elements: str
     default: []

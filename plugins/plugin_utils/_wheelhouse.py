@@ -25,7 +25,7 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
 from ansible_collections.spark_control.audio.plugins.module_utils._state_files import locked
@@ -49,7 +49,7 @@ _UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connect
                           r"Name or service not known|Network is unreachable|Connection refused|ConnectTimeoutError|"
                           r"Read timed out|ProxyError|SSLError|No route to host")
 
-Runner = Callable[[Sequence[str], int], "subprocess.CompletedProcess[str]"]
+Runner = Callable[[Sequence[str], int, Mapping[str, str]], "subprocess.CompletedProcess[str]"]
 
 
 class WheelhouseError(CollectionError):
@@ -163,9 +163,20 @@ def missing(pins: list[Pin], folder: str, target: Target) -> list[Pin]:
     return [p for p in pins if wheel_for(p, names, tags) is None]
 
 
-def _run(argv: Sequence[str], timeout: int) -> subprocess.CompletedProcess[str]:
+def index_env(index_url: str | None, extra_index_urls: Sequence[str] = ()) -> dict[str, str]:
+    """pip's index options as its environment variables, never as arguments:
+    an index URL may carry a token, and any user of the controller can read
+    a process's arguments (``ps``), while only its owner can read its environment."""
+    env = {"PIP_INDEX_URL": index_url} if index_url else {}
+    if extra_index_urls:
+        env["PIP_EXTRA_INDEX_URL"] = " ".join(extra_index_urls)
+    return env
+
+
+def _run(argv: Sequence[str], timeout: int, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False,
+                              env={**os.environ, **env})
     except subprocess.TimeoutExpired:
         raise WheelhouseError(f"pip {argv[3] if len(argv) > 3 else ''} for {os.path.basename(argv[-1])} took longer "
                               f"than timeout={timeout} s and was stopped: raise timeout (a source build of a large "
@@ -192,9 +203,11 @@ class Outcome:
     built: list[str]
 
 
-def build(pins: list[Pin], dest: str, target: Target, python: str, index_args: Sequence[str] = (),
+def build(pins: list[Pin], dest: str, target: Target, python: str, index: Mapping[str, str] | None = None,
           timeout: int = 600, run: Runner = _run) -> Outcome:
-    """Download (or build, for pure-Python sdists) a wheel for every pin missing from ``dest``."""
+    """Download (or build, for pure-Python sdists) a wheel for every pin missing from ``dest``;
+    ``index`` is pip's environment for the index options (``index_env``)."""
+    index = dict(index or {})
     tags = supported_tags(target)
     os.makedirs(dest, exist_ok=True)
     fetched, built = [], []
@@ -206,14 +219,14 @@ def build(pins: list[Pin], dest: str, target: Target, python: str, index_args: S
                         "--python-version", target.python_version]
                 for plat in platforms(target):
                     argv += ["--platform", plat]
-                done = run([*argv, *index_args, str(pin)], timeout)
+                done = run([*argv, str(pin)], timeout, index)
                 if done.returncode:
                     raise _pip_failure(pin, target, done)
                 names = os.listdir(tmp)
                 wheel = wheel_for(pin, names, tags)
                 if wheel is None:
                     wheel = _build_pure(pin, tmp, [n for n in names if n.endswith(_SDIST)], target, python,
-                                        index_args, timeout, run)
+                                        index, timeout, run)
                     built.append(wheel)
                 else:
                     fetched.append(wheel)
@@ -249,13 +262,13 @@ def archive(dest: str, wheels: list[str]) -> str:
     return path
 
 
-def _build_pure(pin: Pin, tmp: str, sdists: list[str], target: Target, python: str, index_args: Sequence[str],
+def _build_pure(pin: Pin, tmp: str, sdists: list[str], target: Target, python: str, index: Mapping[str, str],
                 timeout: int, run: Runner) -> str:
     if not sdists:
         raise WheelhouseError(f"{pin} has no wheel for {target.describe()} on the index")
     out = os.path.join(tmp, "built")
     done = run([python, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "--progress-bar", "off",
-                "--wheel-dir", out, *index_args, os.path.join(tmp, sdists[0])], timeout)
+                "--wheel-dir", out, os.path.join(tmp, sdists[0])], timeout, index)
     wheels = [n for n in (os.listdir(out) if os.path.isdir(out) else []) if n.endswith(".whl")]
     if done.returncode or not wheels:
         last = [line.strip() for line in f"{done.stdout}\n{done.stderr}".splitlines() if line.strip()]

@@ -68,10 +68,11 @@ class FakePip:
     """Stands in for the controller's pip: writes the files a real run would leave."""
 
     def __init__(self, downloads: dict[str, str], builds: dict[str, str] | None = None, fail: str = ""):
-        self.downloads, self.builds, self.fail, self.calls = downloads, builds or {}, fail, []
+        self.downloads, self.builds, self.fail, self.calls, self.envs = downloads, builds or {}, fail, [], []
 
-    def __call__(self, argv, timeout):
+    def __call__(self, argv, timeout, env):
         self.calls.append(list(argv))
+        self.envs.append(dict(env))
         if self.fail:
             return subprocess.CompletedProcess(argv, 1, "", self.fail)
         if argv[3] == "download":
@@ -91,13 +92,19 @@ def test_build_fetches_per_pin_for_the_platform_and_builds_pure_sdists(tmp_path)
     pins = wh.parse_pins("docker==7.2.0\ndocopt==0.6.2\n")
     pip = FakePip({"docker==7.2.0": "docker-7.2.0-py3-none-any.whl", "docopt==0.6.2": "docopt-0.6.2.tar.gz"},
                   {"docopt-0.6.2.tar.gz": "docopt-0.6.2-py2.py3-none-any.whl"})
-    done = wh.build(pins, str(tmp_path), DGX, "/ctl/python", ["--index-url", "http://idx"], run=pip)
+    index = wh.index_env("https://user:token@idx/simple", ["https://mirror/simple", "https://more/simple"])
+    done = wh.build(pins, str(tmp_path), DGX, "/ctl/python", index, run=pip)
     assert done.wheels == ["docker-7.2.0-py3-none-any.whl", "docopt-0.6.2-py2.py3-none-any.whl"]
     assert done.fetched == ["docker-7.2.0-py3-none-any.whl"] and done.built == ["docopt-0.6.2-py2.py3-none-any.whl"]
     first = pip.calls[0]
     assert first[:4] == ["/ctl/python", "-m", "pip", "download"] and "--no-deps" in first
     assert first[first.index("--python-version") + 1] == "3.12" and "manylinux_2_39_aarch64" in first
-    assert first[-3:] == ["--index-url", "http://idx", "docker==7.2.0"]
+    assert first[-1] == "docker==7.2.0"
+    # The index (a token in its URL) reaches pip in its environment, never on its command line (ps shows that).
+    assert not [a for call in pip.calls for a in call if "idx" in a or "index-url" in a]
+    assert pip.envs[0] == {"PIP_INDEX_URL": "https://user:token@idx/simple",
+                           "PIP_EXTRA_INDEX_URL": "https://mirror/simple https://more/simple"}
+    assert pip.envs[1] == pip.envs[0]                      # the sdist build asks the same index
     assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".whl")) == sorted(done.wheels)
     # A second build finds everything in the cache: pip is not run again.
     again = FakePip({})
@@ -144,10 +151,61 @@ def test_the_archive_holds_exactly_the_wheels_and_is_made_once(tmp_path):
     assert other != path and not os.path.exists(path)  # the archive of the old set goes
 
 
+def test_index_env_is_empty_without_an_index():
+    assert wh.index_env(None, []) == {} and wh.index_env("", ()) == {}
+
+
+def test_the_real_runner_gives_pip_the_index_in_its_environment(tmp_path):
+    """_run itself: the child sees the index variables beside the controller's own environment."""
+    done = wh._run(["sh", "-c", 'printf "%s|%s" "$PIP_INDEX_URL" "$PATH"'], 10, wh.index_env("https://idx/simple"))
+    assert done.stdout == f"https://idx/simple|{os.environ['PATH']}"
+
+
 def test_a_pip_run_over_its_timeout_is_a_clear_error_naming_the_pin(tmp_path):
     slow = tmp_path / "slowpy"
     slow.write_text("#!/bin/sh\nsleep 5\n")
     slow.chmod(0o755)
     with pytest.raises(wh.WheelhouseError, match=r"pip download for docopt==0.6.2 took longer than timeout=1 s"):
         wh.build(wh.parse_pins("docopt==0.6.2\n"), str(tmp_path / "wheels"), wh.Target("aarch64", "2.39", "3.12"),
-                 str(slow), [], 1)
+                 str(slow), {}, 1)
+
+
+def _pure_wheel(folder: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel (what pip download needs of one)."""
+    import zipfile
+
+    dist = f"{name.replace('-', '_')}-{version}"
+    path = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{dist}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        wheel.writestr(f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                                  "Tag: py3-none-any\n")
+        wheel.writestr(f"{dist}.dist-info/RECORD", "")
+    return path
+
+
+def test_real_pip_downloads_from_the_index_given_in_its_environment(tmp_path):
+    """The real runner and the real pip, against an index on loopback: a
+    package only that index has arrives, so pip took the index from
+    PIP_INDEX_URL (a login in the URL included)."""
+    import sys
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    project = tmp_path / "index" / "simple" / "spark-wheelhouse-probe"
+    project.mkdir(parents=True)
+    _pure_wheel(project, "spark-wheelhouse-probe", "1.0")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "index"))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        index = wh.index_env(f"http://ci:S3CRET@127.0.0.1:{server.server_port}/simple")
+        done = wh.build(wh.parse_pins("spark-wheelhouse-probe==1.0\n"), str(tmp_path / "wheels"), DGX,
+                        sys.executable, index, 120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.wheels == done.fetched == ["spark_wheelhouse_probe-1.0-py3-none-any.whl"]
+    assert (tmp_path / "wheels" / done.wheels[0]).is_file()
