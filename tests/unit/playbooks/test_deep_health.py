@@ -51,6 +51,17 @@ def test_the_wait_gets_the_tls_settings_of_the_probes():
     assert render(WAIT["ansible.builtin.uri"]["ca_path"], **tls) == "/etc/spark_control/ca.pem"
 
 
+def test_the_wait_sends_the_probes_token_and_then_shows_nothing():
+    probes = PROBE["module_defaults"]["spark_control.audio.audio_health"]
+    token = {"spark_audio_api_token": "s3cret"}
+    assert render(probes["api_token"], **token) == "s3cret"
+    assert render(WAIT["ansible.builtin.uri"]["headers"], **token) == {"Authorization": "Bearer s3cret"}
+    assert render(WAIT["no_log"], **token) is True
+    # Without a token: no header, and the attempts stay visible.
+    assert render(WAIT["ansible.builtin.uri"]["headers"]) == {}
+    assert render(WAIT["no_log"]) is False
+
+
 def test_the_report_runs_under_a_limit_and_covers_the_probed_hosts():
     # localhost is left out by --limit HOST; groups['audio'] names hosts the limit left out.
     assert REPORT["hosts"] == PROBE["hosts"]
