@@ -70,21 +70,22 @@ class _Speakers:
         self.reach = list(accumulate((turns[i].end for i in self.order), max))
 
     def at(self, start: float, end: float) -> int:
-        best, best_overlap, best_index = None, 0.0, len(self.turns)
+        turns, order, reach = self.turns, self.order, self.reach
+        best, best_overlap, best_index = None, 0.0, len(turns)
         # Only turns that start before ``end`` can overlap; walking back, once
         # no earlier turn ends after ``start`` none of them can.
         for pos in range(bisect_left(self.starts, end) - 1, -1, -1):
-            if self.reach[pos] <= start:
+            if reach[pos] <= start:
                 break
-            index = self.order[pos]
-            turn = self.turns[index]
+            index = order[pos]
+            turn = turns[index]
             overlap = min(end, turn.end) - max(start, turn.start)
             if overlap > best_overlap or (overlap == best_overlap and best is not None and index < best_index):
                 best, best_overlap, best_index = turn.speaker, overlap, index
         if best is not None:
             return best
         middle = (start + end) / 2
-        return min(self.turns, key=lambda t: min(abs(t.start - middle), abs(t.end - middle))).speaker
+        return min(turns, key=lambda t: min(abs(t.start - middle), abs(t.end - middle))).speaker
 
 
 def label(speaker: int) -> str:
@@ -101,18 +102,20 @@ def speaker_segments(words: list[Word], segments: list[Segment], diar: Diarizati
     """
     if not diar.turns:
         return [Segment(s.start, s.end, s.text, None, list(s.words)) for s in segments]
-    speakers = _Speakers(diar.turns)
+    at = _Speakers(diar.turns).at
     # Words themselves (no Segment per word) when there are any, else the segments.
     units: list = words or segments
-    runs: list[tuple[str, list]] = []
+    runs: list[tuple[int, list]] = []
+    current = None
     for unit in units:
-        who = label(speakers.at(unit.start, unit.end))
-        if runs and runs[-1][0] == who:
+        who = at(unit.start, unit.end)
+        if who == current:
             runs[-1][1].append(unit)
         else:
             runs.append((who, [unit]))
-    # Each run joined once (growing it word by word copied it again for every word).
-    return [Segment(run[0].start, run[-1].end, " ".join(t for t in (u.text.strip() for u in run) if t), who,
+            current = who
+    # Each run joined once (growing it word by word copied it again for every word), labelled once.
+    return [Segment(run[0].start, run[-1].end, " ".join(t for t in (u.text.strip() for u in run) if t), label(who),
                     run if words else [w for u in run for w in u.words]) for who, run in runs]
 
 
