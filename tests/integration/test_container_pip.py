@@ -332,6 +332,25 @@ def test_reinstall_after_the_container_is_recreated(target, pip_index, tmp_path)
     assert not container_pip({"container": target, "reinstall": True, "manifest_dir": str(tmp_path)})["changed"]
 
 
+def test_a_package_installed_with_an_extra_comes_back_with_it(target, pip_index, tmp_path):
+    """extras-user[helper] pulls bench-helper-lib through its extra: the manifest keeps the extra, and the
+    reinstall after a docker rm asks for extras-user[helper] (asking for extras-user alone would leave the
+    extra's dependency out)."""
+    args = {"container": target, "manifest_dir": str(tmp_path)}
+    installed = container_pip(args | {"index_url": pip_index, "packages": ["extras-user[helper]"]})
+    assert installed["changed"], installed.get("msg")
+    assert {k: versions(target).get(k) for k in ("extras-user", "bench-helper-lib")} == {
+        "extras-user": "1.0.0", "bench-helper-lib": "2.0.0"}
+
+    run_container(target, ["sleep", "infinity"])  # docker rm + recreate: the install is gone
+    assert "bench-helper-lib" not in versions(target)
+    back = container_pip(args | {"reinstall": True})
+    assert back["changed"] and not back.get("failed"), back.get("msg")
+    now = versions(target)
+    assert now.get("extras-user") == "1.0.0" and now.get("bench-helper-lib") == "2.0.0", now
+    assert now["torch"] == NGC_TORCH
+
+
 def test_a_manifest_folder_under_home_is_found_again_for_the_reinstall(target, pip_index, tmp_path):
     """manifest_dir '~/...' names the become user's home on the audio host: the reinstall must find what
     the install recorded there (the controller's shell shortcut cannot expand '~' and leaves it to the module)."""

@@ -38,9 +38,12 @@ def _escaped(name: str) -> str:
 
 
 def metadata(name: str, version: str, requires: list[str], summary: str = "") -> str:
+    """METADATA; an extra named in a requirement's marker (``; extra == "x"``) is declared with Provides-Extra."""
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if summary:
         lines.append(f"Summary: {summary}")
+    extras = dict.fromkeys(m for req in requires for m in re.findall(r"extra\s*==\s*[\"']([^\"']+)[\"']", req))
+    lines += [f"Provides-Extra: {extra}" for extra in extras]
     lines += [f"Requires-Dist: {req}" for req in requires]
     return "\n".join(lines) + "\n"
 
