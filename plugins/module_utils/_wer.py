@@ -16,15 +16,20 @@ from ansible_collections.spark_control.audio.plugins.module_utils import _deps
 
 jiwer = _deps.optional("jiwer")
 
-_num2words = _deps.optional("num2words")
-num2words = _num2words.num2words if _num2words else None
-
 # A number as written in a transcript: "9", "1,000", "3.5", "21st", "50%".
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(st|nd|rd|th)?(%)?(?![\w])")
 _SEPARATORS = re.compile(r"[-\u2010-\u2015/]")
 # Apostrophes inside words stay ("don't"); every other non-word character goes.
 _PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
 _SPACES = re.compile(r"\s+")
+
+
+def num2words(number: int | float, to: str = "cardinal") -> str:
+    """num2words, imported on the first number: most reference texts and transcripts have none
+    (a module checks with ``_deps.check(module, "num2words")`` that it can be found)."""
+    from num2words import num2words as spell
+
+    return spell(number, to=to)
 
 
 def _spell(match: re.Match) -> str:

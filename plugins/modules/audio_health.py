@@ -498,7 +498,7 @@ def settings_from(params: dict[str, Any]) -> tuple[Settings, list[str], dict[str
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    _deps.check(module)
+    _deps.check(module, "num2words")  # imported on the first number a transcript holds (_wer)
     params = module.params
     try:
         settings, probes, skipped = settings_from(params)

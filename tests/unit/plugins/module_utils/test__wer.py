@@ -36,3 +36,19 @@ def test_empty_texts():
     assert word_error_rate("", "") == 0.0
     assert word_error_rate("something was said", "") == 1.0
     assert word_error_rate("", "hallucinated words") == 1.0
+
+
+def test_num2words_is_imported_only_when_a_text_has_a_number():
+    """A fresh interpreter: texts without digits (most references) never load num2words."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from ansible_collections.spark_control.audio.plugins.module_utils._wer import normalise, word_error_rate\n"
+            "word_error_rate('send the report today', 'send the report today')\n"
+            "print('num2words' in sys.modules)\n"
+            "print(normalise('the 21st of 9'), 'num2words' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.stdout.splitlines() == ["False", "the twenty first of nine True"]
