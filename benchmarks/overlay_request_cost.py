@@ -33,8 +33,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from queue import SimpleQueue
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -317,10 +319,7 @@ class _BareRoundTrip:
     wake-ups are the OS's; what DecodeWorker.run takes beyond it is its own."""
 
     def __init__(self) -> None:
-        import queue
-        import threading
-
-        self.items: queue.SimpleQueue = queue.SimpleQueue()
+        self.items: SimpleQueue = SimpleQueue()
         self.thread = threading.Thread(target=self._echo, daemon=True)
         self.thread.start()
 

@@ -223,9 +223,8 @@ def _decode_blocks(data: bytes, header: Header, max_seconds: float,
     length (MP3, streamed WAV)."""
     rate, container = header.rate, header.container
     out = _ToRate(rate)
-    frames, all_exact = 0, True
+    frames = 0
     for block, exact in _blocks(data, header):
-        all_exact = all_exact and exact
         frames += block.shape[0]
         if frames / rate > max_seconds:
             raise AudioError(413, f"audio is longer than the {max_seconds:g} s limit "
@@ -235,8 +234,8 @@ def _decode_blocks(data: bytes, header: Header, max_seconds: float,
         if not exact and not np.isfinite(block).all():
             raise AudioError(400, f"the {container} file holds NaN or infinite samples", "corrupt_audio")
         out.feed(_mix_down(block))
-    # Integer samples over 32768 (and their mean) lie in [-1, 1): only resampling or float sources can overshoot.
-    return out.finish(clip=not all_exact or rate != RATE), frames
+    # 16-bit samples over 32768 (and their mean) lie in [-1, 1): only resampling or what libsndfile reads can overshoot.
+    return out.finish(clip=header.pcm16_offset is None or rate != RATE), frames
 
 
 def _blocks(data: bytes, header: Header) -> Iterator[tuple[np.ndarray, bool]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 from ansible_collections.spark_control.audio.plugins.plugin_utils import _wheelhouse as wh
 
 DGX = wh.Target("aarch64", "2.39", "3.12")
+# The bench's writer of tiny pure-Python wheels (standard library only).
+sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "tests" / "bench" / "images" / "parakeet-asr" / "ngc"))
+import wheelmaker  # noqa: E402
 
 
 def test_pins_are_parsed_and_names_normalised():
@@ -170,32 +174,17 @@ def test_a_pip_run_over_its_timeout_is_a_clear_error_naming_the_pin(tmp_path):
                  str(slow), {}, 1)
 
 
-def _pure_wheel(folder: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel (what pip download needs of one)."""
-    import zipfile
-
-    dist = f"{name.replace('-', '_')}-{version}"
-    path = folder / f"{dist}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr(f"{dist}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        wheel.writestr(f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                                  "Tag: py3-none-any\n")
-        wheel.writestr(f"{dist}.dist-info/RECORD", "")
-    return path
-
-
 def test_real_pip_downloads_from_the_index_given_in_its_environment(tmp_path):
     """The real runner and the real pip, against an index on loopback: a
     package only that index has arrives, so pip took the index from
     PIP_INDEX_URL (a login in the URL included)."""
-    import sys
     import threading
     from functools import partial
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     project = tmp_path / "index" / "simple" / "spark-wheelhouse-probe"
     project.mkdir(parents=True)
-    _pure_wheel(project, "spark-wheelhouse-probe", "1.0")
+    wheelmaker.write_wheel(project, "spark-wheelhouse-probe", "1.0", {"spark_wheelhouse_probe/__init__.py": ""})
     handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "index"))
     handler.log_message = lambda *args: None
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
