@@ -17,7 +17,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spark_control.audio.plugins.module_utils._errors import CollectionError
-from ansible_collections.spark_control.audio.plugins.plugin_utils import _wheelhouse
+from ansible_collections.spark_control.audio.plugins.plugin_utils import _pip_env, _wheelhouse
 
 ARGUMENT_SPEC = {
     "requirements": {"type": "path", "required": True},
@@ -28,6 +28,7 @@ ARGUMENT_SPEC = {
     "python": {"type": "path"},
     "index_url": {"type": "str"},
     "extra_index_urls": {"type": "list", "elements": "str", "default": []},
+    "trusted_hosts": {"type": "list", "elements": "str", "default": []},
     "timeout": {"type": "int", "default": 600},
     "archive": {"type": "bool", "default": True},
 }
@@ -61,7 +62,7 @@ class ActionModule(ActionBase):
             if self._task.check_mode and wanted:
                 return result
             if wanted:
-                index = _wheelhouse.index_env(args["index_url"], args["extra_index_urls"])
+                index = _pip_env.index_env(args["index_url"], args["extra_index_urls"], args["trusted_hosts"])
                 done = _wheelhouse.build(pins, dest, target, args["python"] or sys.executable, index,
                                          args["timeout"])
                 result.update(wheels=done.wheels, fetched=done.fetched, built=done.built)

@@ -76,6 +76,13 @@ options:
     type: list
     elements: str
     default: []
+  trusted_hosts:
+    description:
+      - Index hosts the controller's pip may use over plain HTTP or without a valid certificate (as
+        C(PIP_TRUSTED_HOST)), C(host) or C(host:port); pip ignores a plain-HTTP index that is not listed here.
+    type: list
+    elements: str
+    default: []
   timeout:
     description: Longest time in seconds one pip run may take.
     type: int
@@ -101,6 +108,16 @@ EXAMPLES = r"""
     glibc: "2.39"
     python_version: "3.12"
   register: dgx_wheels
+
+- name: The same from the site's plain-HTTP mirror
+  spark_control.audio.wheelhouse:
+    requirements: "{{ playbook_dir }}/requirements/audio-host.txt"
+    dest: ~/.cache/spark_control/wheelhouse
+    machine: aarch64
+    glibc: "2.39"
+    python_version: "3.12"
+    index_url: http://pypi-mirror.internal:3141/root/pypi/+simple/
+    trusted_hosts: [pypi-mirror.internal:3141]
 """
 
 RETURN = r"""

@@ -163,16 +163,6 @@ def missing(pins: list[Pin], folder: str, target: Target) -> list[Pin]:
     return [p for p in pins if wheel_for(p, names, tags) is None]
 
 
-def index_env(index_url: str | None, extra_index_urls: Sequence[str] = ()) -> dict[str, str]:
-    """pip's index options as its environment variables, never as arguments:
-    an index URL may carry a token, and any user of the controller can read
-    a process's arguments (``ps``), while only its owner can read its environment."""
-    env = {"PIP_INDEX_URL": index_url} if index_url else {}
-    if extra_index_urls:
-        env["PIP_EXTRA_INDEX_URL"] = " ".join(extra_index_urls)
-    return env
-
-
 def _run(argv: Sequence[str], timeout: int, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False,
@@ -206,7 +196,7 @@ class Outcome:
 def build(pins: list[Pin], dest: str, target: Target, python: str, index: Mapping[str, str] | None = None,
           timeout: int = 600, run: Runner = _run) -> Outcome:
     """Download (or build, for pure-Python sdists) a wheel for every pin missing from ``dest``;
-    ``index`` is pip's environment for the index options (``index_env``)."""
+    ``index`` is pip's environment for the index options (``_pip_env.index_env``)."""
     index = dict(index or {})
     tags = supported_tags(target)
     os.makedirs(dest, exist_ok=True)

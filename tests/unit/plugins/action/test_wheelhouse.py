@@ -55,3 +55,18 @@ def test_bad_arguments_and_files_fail_in_one_line(tmp_path):
     assert result["failed"] and "not a name==version pin" in result["msg"]
     result = make_action(args(tmp_path, timeout=0)).run(task_vars={})
     assert result["failed"] and "timeout=0 must be more than 0" in result["msg"]
+
+
+def test_the_index_options_reach_pip_as_its_environment(tmp_path, monkeypatch):
+    seen = {}
+
+    def build(pins, dest, target, python, index, timeout):
+        seen.update(index)
+        return wheelhouse._wheelhouse.Outcome([], [], [])
+
+    monkeypatch.setattr(wheelhouse._wheelhouse, "build", build)
+    result = make_action(args(tmp_path, index_url="http://ci:T0KEN@mirror.internal:3141/simple",
+                              trusted_hosts=["mirror.internal:3141"], archive=False)).run(task_vars={})
+    assert not result.get("failed"), result
+    assert seen == {"PIP_INDEX_URL": "http://ci:T0KEN@mirror.internal:3141/simple",
+                    "PIP_TRUSTED_HOST": "mirror.internal:3141"}

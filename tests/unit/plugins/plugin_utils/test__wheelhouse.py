@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.spark_control.audio.plugins.plugin_utils import _pip_env
 from ansible_collections.spark_control.audio.plugins.plugin_utils import _wheelhouse as wh
 
 DGX = wh.Target("aarch64", "2.39", "3.12")
@@ -96,7 +97,7 @@ def test_build_fetches_per_pin_for_the_platform_and_builds_pure_sdists(tmp_path)
     pins = wh.parse_pins("docker==7.2.0\ndocopt==0.6.2\n")
     pip = FakePip({"docker==7.2.0": "docker-7.2.0-py3-none-any.whl", "docopt==0.6.2": "docopt-0.6.2.tar.gz"},
                   {"docopt-0.6.2.tar.gz": "docopt-0.6.2-py2.py3-none-any.whl"})
-    index = wh.index_env("https://user:token@idx/simple", ["https://mirror/simple", "https://more/simple"])
+    index = _pip_env.index_env("https://user:token@idx/simple", ["https://mirror/simple", "https://more/simple"])
     done = wh.build(pins, str(tmp_path), DGX, "/ctl/python", index, run=pip)
     assert done.wheels == ["docker-7.2.0-py3-none-any.whl", "docopt-0.6.2-py2.py3-none-any.whl"]
     assert done.fetched == ["docker-7.2.0-py3-none-any.whl"] and done.built == ["docopt-0.6.2-py2.py3-none-any.whl"]
@@ -155,13 +156,9 @@ def test_the_archive_holds_exactly_the_wheels_and_is_made_once(tmp_path):
     assert other != path and not os.path.exists(path)  # the archive of the old set goes
 
 
-def test_index_env_is_empty_without_an_index():
-    assert wh.index_env(None, []) == {} and wh.index_env("", ()) == {}
-
-
 def test_the_real_runner_gives_pip_the_index_in_its_environment(tmp_path):
     """_run itself: the child sees the index variables beside the controller's own environment."""
-    done = wh._run(["sh", "-c", 'printf "%s|%s" "$PIP_INDEX_URL" "$PATH"'], 10, wh.index_env("https://idx/simple"))
+    done = wh._run(["sh", "-c", 'printf "%s|%s" "$PIP_INDEX_URL" "$PATH"'], 10, _pip_env.index_env("https://idx/simple"))
     assert done.stdout == f"https://idx/simple|{os.environ['PATH']}"
 
 
@@ -190,7 +187,7 @@ def test_real_pip_downloads_from_the_index_given_in_its_environment(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        index = wh.index_env(f"http://ci:S3CRET@127.0.0.1:{server.server_port}/simple")
+        index = _pip_env.index_env(f"http://ci:S3CRET@127.0.0.1:{server.server_port}/simple")
         done = wh.build(wh.parse_pins("spark-wheelhouse-probe==1.0\n"), str(tmp_path / "wheels"), DGX,
                         sys.executable, index, 120)
     finally:
