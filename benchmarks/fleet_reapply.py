@@ -289,14 +289,19 @@ def main() -> int:
               "the hosts' own work (sshd, Python starting the module, the Docker SDK)": hosts,
               "the Docker engine (archive reads for every host)": engine}
     busy = sum(shares.values()) / (wall_top * cores)
+    wall_one = med(noop[1], "wall")
+    cpu_floor = sum(shares.values()) / cores
     biggest = max(shares, key=shares.get)
     share_text = ", ".join(f"{name} {cpu:.2f} s" for name, cpu in shares.items())
     if busy > 0.7:
         limit = (f"this machine's {cores} cores, which the controller, all {top} hosts and the Docker engine share "
                  f"here: {share_text} of CPU, {busy:.0%} of both cores over the run's {wall_top:.1f} s; the largest "
                  f"part is {biggest}. On a real fleet every Spark runs its own part on its own CPU: the controller's "
-                 f"share alone ({controller:.1f} s over {cores} cores, {controller / cores:.1f} s) is the bound "
-                 f"that stays")
+                 f"share alone ({controller:.1f} s over {cores} cores, {controller / cores:.1f} s, "
+                 f"{controller / cores / wall_one:.1f}x the one-host run) is the bound that stays. The floor here: "
+                 f"all that CPU spread perfectly over the {cores} cores takes {cpu_floor:.1f} s, already "
+                 f"{cpu_floor / wall_one:.1f}x the one-host run, so on this machine the goal is "
+                 f"{'within' if cpu_floor / wall_one <= GOAL else 'out of'} reach whatever Ansible does")
     else:
         limit = (f"waiting, not CPU ({share_text} of CPU, {busy:.0%} of both cores over the run's {wall_top:.1f} s): "
                  f"ssh and the Docker engine's answers, one host after another where they serialise")
