@@ -40,7 +40,15 @@ def test_health_models_and_request_log(overlay):
     reply = requests.post(overlay.url + "/v1/audio/transcriptions", files={"file": ("a.wav", audio)},
                           headers={"X-Request-Id": "log-probe-1"}, timeout=120)
     assert reply.headers["X-Request-Id"] == "log-probe-1"
-    line = next(json.loads(x) for x in overlay.logs().splitlines() if '"id":"log-probe-1"' in x)
+    # The request's log line is written after its answer is sent: read the logs until it shows (bounded).
+    lines: list[dict] = []
+    for _unused in range(50):
+        lines = [json.loads(x) for x in overlay.logs().splitlines() if '"id":"log-probe-1"' in x]
+        if lines:
+            break
+        time.sleep(0.1)
+    assert lines, "no request log line for X-Request-Id log-probe-1 within 5 s"
+    line = lines[0]
     assert line["status"] == 200 and line["outcome"] == "ok" and 7 < line["audio_s"] < 8
     assert line["decode_ms"] > 0 and line["queue_wait_ms"] >= 0
 
