@@ -39,6 +39,7 @@ exits 1 when a goal is unmet. Usage:
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import json
 import os
@@ -151,18 +152,15 @@ main()
 '''
 
 
-
 def payload_module() -> str:
     """The floor's module, also importing the module_utils speech_patch imports (the Docker SDK blocked)."""
-    import ast
-
     tree = ast.parse((REPO / "plugins" / "modules" / "speech_patch.py").read_text())
     names = sorted({node.module for node in tree.body if isinstance(node, ast.ImportFrom)
                     and node.module and node.module.startswith("ansible_collections.spark_control.")})
     imports = "import sys\nsys.modules['docker'] = None  # the SDK's own import is measured apart\n"
     imports += "".join(f"import {name}  # noqa: F401\n" for name in names)
-    head, tail = FLOOR_MODULE.split("from ansible.module_utils.basic import AnsibleModule\n")
-    return head + "from ansible.module_utils.basic import AnsibleModule\n" + imports + tail
+    shebang, body = FLOOR_MODULE.split("\n", 1)
+    return f"{shebang}\n{imports}{body}"
 
 
 PLAYBOOKS = {
@@ -456,17 +454,15 @@ def engine_seconds(bench: Bench, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def archive_seconds(container: str, runs: int = 5) -> float:
+def archive_seconds(bench: Bench, container: str, runs: int = 5) -> float:
     """Median time of the engine answering one archive read of /app (the floor module's request), in-process."""
-    client = docker.APIClient(timeout=60)
     times = []
     for _run in range(runs):
         start = time.perf_counter()
-        stream, _stat = client.get_archive(container, "/app")
+        stream, _stat = bench.client.api.get_archive(container, "/app")
         for _chunk in stream:
             pass
         times.append(time.perf_counter() - start)
-    client.close()
     return statistics.median(times)
 
 
@@ -550,7 +546,7 @@ def main() -> int:
                     problems += check_speech(result, key == "reapply")
                 playbook_runs.setdefault(key, []).append(result)
         engine = engine_seconds(bench)
-        archive = archive_seconds(PATCH)
+        archive = archive_seconds(bench, PATCH)
         decode = transcription_seconds(PORTS[PATCH])
     finally:
         bench.cleanup()

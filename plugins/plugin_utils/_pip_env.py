@@ -27,11 +27,12 @@ def _strings(value: Any, name: str) -> list[str]:
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise PipEnvError(f"{name} must be a list of strings, got {type(value).__name__}: give one item per "
                           "index (or host), for example ['https://mirror.example/simple']")
-    for index, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip() or any(ch.isspace() for ch in item.strip()):
+    items = [item.strip() if isinstance(item, str) else None for item in value]
+    for index, item in enumerate(items):
+        if not item or len(item.split()) != 1:
             raise PipEnvError(f"{name}[{index}] must be a non-empty string without spaces (pip splits these "
                               "variables on whitespace)")
-    return [item.strip() for item in value]
+    return items
 
 
 def index_env(index_url: str | None, extra_index_urls: Sequence[str] | None = (),

@@ -25,6 +25,7 @@ def test_nothing_given_leaves_pip_its_own_configuration():
 @pytest.mark.parametrize("args, named", [
     (("https://idx/simple", "https://a/simple"), r"extra_index_urls must be a list of strings, got str"),
     (("https://idx/simple", [], [""]), r"trusted_hosts\[0\] must be a non-empty string"),
+    (("https://idx/simple", [], ["mirror.internal", 3141]), r"trusted_hosts\[1\] must be a non-empty string"),
     (("https://idx/simple", ["https://a/simple https://b/simple"]), r"extra_index_urls\[0\] .*without spaces"),
     ((["https://idx/simple"],), r"index_url must be a string \(one URL\), got list"),
 ])
