@@ -49,6 +49,7 @@ from scipy.signal import resample_poly  # noqa: E402
 from urllib3.filepost import encode_multipart_formdata  # noqa: E402
 
 import asr_audio  # noqa: E402
+from _order import turned  # noqa: E402
 from _report import machine, write_section  # noqa: E402
 from asr_worker import DecodeWorker  # noqa: E402
 
@@ -235,11 +236,6 @@ def check_answer(row: Row, conns: Connections) -> None:
         raise RuntimeError(f"{row.label} ({row.clip}): {', '.join(problems)} in {reply[:300]!r}")
 
 
-def _turned(items: list, by: int) -> list:
-    by %= len(items)
-    return items[by:] + items[:by]
-
-
 def alternating(rows: list[Row], turn: int = 0) -> list[Row]:
     """One cycle of requests: per clip, each overlay row after a floor row of
     the same clip (the multipart floor twice, the raw one once), so every
@@ -253,8 +249,8 @@ def alternating(rows: list[Row], turn: int = 0) -> list[Row]:
         ours = [r for r in rows if r.clip == clip and r.server.kind == "overlay"]
         multipart_floor = next(r for r in rows if r.clip == clip and r.label == "floor: multipart")
         raw_floor = next(r for r in rows if r.clip == clip and r.label == "floor: raw body")
-        floors = _turned([multipart_floor, raw_floor, multipart_floor], turn)
-        for i, row in enumerate(_turned(ours, turn)):
+        floors = turned([multipart_floor, raw_floor, multipart_floor], turn)
+        for i, row in enumerate(turned(ours, turn)):
             order += [floors[i % len(floors)], row]
     return order
 
@@ -278,16 +274,9 @@ def measure(rows: list[Row], conns: Connections, requests: int, rounds: int, dea
 
 
 # ---- in-process pieces ---------------------------------------------------------------
-PLACEMENTS = ("unpinned", "same core", "other core")
-
-
-def _cpus() -> list[int]:
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-
-
-def queue_overhead(jobs: int = 2000) -> dict[str, dict[str, float]]:
+def queue_overhead(jobs: int = 2000) -> tuple[dict[str, dict[str, float]], float]:
     """Median per-job time (us) of a no-op awaited through DecodeWorker.run, the bare round trip and (unpinned)
-    asyncio.to_thread, the ways taking turns job by job; and of a direct call.
+    asyncio.to_thread, the ways taking turns job by job, per placement; and of a direct call.
 
     Where the scheduler puts the worker thread decides most of it (a wake-up on the event loop's own core
     is much cheaper than one on the other core), and a thread tends to keep its core for a whole run, so
@@ -312,7 +301,7 @@ def queue_overhead(jobs: int = 2000) -> dict[str, dict[str, float]]:
                 times[name].append(time.perf_counter() - started)
         return {name: statistics.median(v) * 1e6 for name, v in times.items()}
 
-    cpus = _cpus()
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     ways = {"DecodeWorker.run": lambda: worker.run(no_op), "bare round trip": bare.run}
     placements: dict[str, dict[str, float]] = {}
     try:
@@ -331,7 +320,7 @@ def queue_overhead(jobs: int = 2000) -> dict[str, dict[str, float]]:
         started = time.perf_counter()
         no_op()
         direct.append(time.perf_counter() - started)
-    return {**placements, "direct": {"direct call": statistics.median(direct) * 1e6}}
+    return placements, statistics.median(direct) * 1e6
 
 
 class _BareRoundTrip:
@@ -553,16 +542,16 @@ def main() -> int:
             overlay.stop()
             if floor:
                 floor.stop()
-    queue = queue_overhead()
+    queue, direct_us = queue_overhead()
     decodes = decode_costs(audio)
     methods = resample_methods(audio["10 s, 44.1 kHz stereo"])
-    markdown, met = report(rows, done, args, queue, decodes, methods, prof, args.no_profile)
+    markdown, met = report(rows, done, args, queue, direct_us, decodes, methods, prof, args.no_profile)
     write_section("overlay-request-cost", markdown)
     print(markdown)
     return 0 if met else 1
 
 
-def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[str, bool]:
+def report(rows, done, args, queue, direct_us, decodes, methods, prof, skipped) -> tuple[str, bool]:
     def find(clip: str, label: str) -> Row:
         return next(r for r in rows if r.clip == clip and r.label == label)
 
@@ -659,12 +648,12 @@ def report(rows, done, args, queue, decodes, methods, prof, skipped) -> tuple[st
         "",
         "| placement | DecodeWorker.run | bare round trip | DecodeWorker beyond it | asyncio.to_thread |",
         "|---|---:|---:|---:|---:|",
-        *[f"| {place} | {queue[place]['DecodeWorker.run']:.0f} | {queue[place]['bare round trip']:.0f} | "
-          f"{queue[place]['DecodeWorker.run'] - queue[place]['bare round trip']:+.0f} | "
-          + (f"{queue[place]['asyncio.to_thread']:.0f} |" if "asyncio.to_thread" in queue[place] else "- |")
-          for place in PLACEMENTS if place in queue],
+        *[f"| {place} | {ways['DecodeWorker.run']:.0f} | {ways['bare round trip']:.0f} | "
+          f"{ways['DecodeWorker.run'] - ways['bare round trip']:+.0f} | "
+          + (f"{ways['asyncio.to_thread']:.0f} |" if "asyncio.to_thread" in ways else "- |")
+          for place, ways in queue.items()],
         "",
-        f"A direct call takes {queue['direct']['direct call']:.2f} us. What DecodeWorker adds beyond the bare round",
+        f"A direct call takes {direct_us:.2f} us. What DecodeWorker adds beyond the bare round",
         "trip is the job's bookkeeping (its future, the time limit, the queue bound);",
         "it hands the job over through a SimpleQueue and wakes the loop once (queue.Queue, wrap_future and",
         "wait_for took some 120 us more in an earlier run).",

@@ -58,6 +58,7 @@ from docker.errors import NotFound
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _order import turned  # noqa: E402
 from _report import machine, write_section  # noqa: E402
 
 IMAGE = f"spark-bench/parakeet-asr:{os.environ.get('SPARK_BENCH_TAG', 'latest')}"
@@ -494,7 +495,9 @@ def main() -> int:
         for name in PORTS:
             bench.wait_ready(name)
         # Warm-up: page cache, AnsiballZ caches, first imports.
-        bench.playbook("ping.yml"), bench.playbook("floor.yml", container=PATCH), bench.speech_patch(PATCH)
+        bench.playbook("ping.yml")
+        bench.playbook("floor.yml", container=PATCH)
+        bench.speech_patch(PATCH)
         bench.playbook("payload.yml", container=PATCH)
         bench.naive(NAIVE)
 
@@ -504,7 +507,7 @@ def main() -> int:
                      ("payload", lambda: bench.playbook("payload.yml", container=PATCH), []),
                      ("sp_noop", lambda: bench.speech_patch(PATCH), [PATCH]),
                      ("naive_noop", lambda: bench.naive(NAIVE), [NAIVE])]
-            for key, run, watched in noops[index % len(noops):] + noops[:index % len(noops)]:
+            for key, run, watched in turned(noops, index):
                 before = bench.started(watched)
                 result = run()
                 found = check_noop(result, before, bench.started(watched), key) if watched else []
@@ -538,7 +541,7 @@ def main() -> int:
         for index in range(PLAYBOOK_PAIRS):
             group = [("ping_process", lambda: bench.playbook("ping.yml")), ("reapply", lambda: bench.operator(PATCH)),
                      ("reapply_changed", lambda: bench.operator(PATCH, parakeet_overlay_verify_when="changed"))]
-            for key, run in group[index % len(group):] + group[:index % len(group)]:
+            for key, run in turned(group, index):
                 before = bench.started([PATCH])
                 result = run()
                 if key.startswith("reapply"):

@@ -40,7 +40,7 @@ def test_health_models_and_request_log(overlay):
     reply = requests.post(overlay.url + "/v1/audio/transcriptions", files={"file": ("a.wav", audio)},
                           headers={"X-Request-Id": "log-probe-1"}, timeout=120)
     assert reply.headers["X-Request-Id"] == "log-probe-1"
-    # The request's log line is written after its answer is sent: read the logs until it shows (bounded).
+    # Docker takes a moment to deliver the container's stdout to its log: read the logs until the line shows (bounded).
     lines: list[dict] = []
     for _unused in range(50):
         lines = [json.loads(x) for x in overlay.logs().splitlines() if '"id":"log-probe-1"' in x]
